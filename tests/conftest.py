@@ -1,0 +1,69 @@
+"""Shared fixtures: the cast of users that makes permission tests read like the permission table."""
+
+import io
+from types import SimpleNamespace
+
+import pytest
+from django.core.management import call_command
+
+from regions.choices import MemberRole, RegionKind
+from tests.factories import AgencyFactory, MembershipFactory, RegionFactory, UserFactory
+
+
+@pytest.fixture
+def province(db):
+    return RegionFactory(code="33", name="Provinsi Jawa Tengah", kind=RegionKind.PROVINCE)
+
+
+@pytest.fixture
+def cast(db, province):
+    """Operator of agency A (Kota Semarang), operator of agency B in another region (Demak),
+    a coordinator of region A, a reviewer, an administrator and the anonymous public."""
+    region_a = RegionFactory(
+        code="3374", name="Kota Semarang", kind=RegionKind.CITY, parent=province
+    )
+    region_b = RegionFactory(
+        code="3321", name="Kabupaten Demak", kind=RegionKind.REGENCY, parent=province
+    )
+    agency_a = AgencyFactory(region=region_a, short_name="Diskominfo", slug="diskominfo")
+    agency_a2 = AgencyFactory(region=region_a, short_name="Dinkes", slug="dinkes")
+    agency_b = AgencyFactory(region=region_b, short_name="Dinkominfo", slug="dinkominfo")
+    operator_a = MembershipFactory(
+        user=UserFactory(username="op-a"), role=MemberRole.OPERATOR, agency=agency_a
+    ).user
+    operator_a2 = MembershipFactory(
+        user=UserFactory(username="op-a2"), role=MemberRole.OPERATOR, agency=agency_a2
+    ).user
+    operator_b = MembershipFactory(
+        user=UserFactory(username="op-b"), role=MemberRole.OPERATOR, agency=agency_b
+    ).user
+    coordinator_a = MembershipFactory(
+        user=UserFactory(username="coord-a"),
+        role=MemberRole.COORDINATOR,
+        agency=None,
+        region=region_a,
+    ).user
+    reviewer = MembershipFactory(
+        user=UserFactory(username="reviewer"), role=MemberRole.REVIEWER, agency=None, region=None
+    ).user
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    MembershipFactory(user=admin, role=MemberRole.ADMINISTRATOR, agency=None, region=None)
+    return SimpleNamespace(
+        region_a=region_a,
+        region_b=region_b,
+        agency_a=agency_a,
+        agency_a2=agency_a2,
+        agency_b=agency_b,
+        operator_a=operator_a,
+        operator_a2=operator_a2,
+        operator_b=operator_b,
+        coordinator_a=coordinator_a,
+        reviewer=reviewer,
+        admin=admin,
+    )
+
+
+@pytest.fixture
+def reference_data(db):
+    """The real reference data from the fixture files."""
+    call_command("seed_reference", stdout=io.StringIO())
