@@ -178,3 +178,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Side effects recorded in the outbox (assessments.OutboxMessage), by topic → Celery task name.
+OUTBOX_ROUTES: dict[str, str] = {
+    "assessment.approved": "reports.tasks.build_for_approved_assessment",
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "outbox-sweep": {"task": "assessments.tasks.outbox_sweep", "schedule": 60.0},
+        "deadline-reminders": {
+            "task": "assessments.tasks.deadline_reminders",
+            "schedule": 24 * 3600.0,
+        },
+    }
+)
