@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
 from dimensions.models import FrameworkVersion, Indicator
@@ -24,14 +23,10 @@ from .choices import AnswerState, AssessmentState, CycleStatus, EventKind, Notif
 LEVEL_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
 
-class PrivateStorage(LazyObject):
-    """Evidence storage outside any public path; files are streamed by a permission-checked view."""
-
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
-
-
-private_storage = PrivateStorage()
+def private_storage() -> FileSystemStorage:
+    """Evidence storage outside any public path; files are streamed by a permission-checked
+    view. A callable, so that migrations do not record one machine's folder."""
+    return FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:

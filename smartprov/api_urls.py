@@ -1,0 +1,3 @@
+"""REST API v1 (mounted at /api/v1/)."""
+
+urlpatterns: list = []
