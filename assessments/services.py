@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
@@ -52,6 +52,7 @@ from .models import (
     Notification,
     OutboxMessage,
 )
+from .permissions import Action, answers_visible_to, can_on_answer, can_on_assessment, scope_for
 
 MAX_JUSTIFICATION = 20_000
 MAX_REASON = 5_000
@@ -169,6 +170,16 @@ def _assessment_event(
         new_value=new or "",
         reason=reason or "",
     )
+
+
+def _require(allowed: bool) -> None:
+    """Services check the actor's role too, so that no caller (view, API, task) can skip it."""
+    if not allowed:
+        raise PermissionDenied(_("You are not allowed to do this."))
+
+
+def _require_on_answer(actor, answer: Answer, action: str) -> None:
+    _require(can_on_answer(scope_for(actor), answer, action))
 
 
 def _locked_answer(answer_id: int) -> Answer:
@@ -354,6 +365,7 @@ def cycle_open(
 ) -> Cycle:
     """Open a cycle: freeze its framework, create one assessment per region and one answer slot
     per indicator, owned by the lead agency of the indicator's element in that region."""
+    _require(scope_for(actor).is_admin)
     if not regions:
         raise WorkflowError(
             _("Choose at least one region."),
@@ -413,6 +425,7 @@ def cycle_open(
 
 @transaction.atomic
 def deadline_extend(*, actor, cycle: Cycle, agency: Agency, until: datetime.date, reason: str):
+    _require(scope_for(actor).is_admin)
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     if until <= cycle.entry_deadline:
         raise WorkflowError(
@@ -465,6 +478,7 @@ def answer_save(
     if "links" in fields:
         values["links"] = _clean_links(links)
     answer = _locked_answer(answer_id)
+    _require_on_answer(actor, answer, Action.EDIT)
     try:
         expected = int(expected_version)
     except (TypeError, ValueError):
@@ -508,6 +522,7 @@ def answer_save(
 @transaction.atomic
 def evidence_add(*, actor, answer_id: int, file=None, url: str = "") -> Evidence:
     answer = _locked_answer(answer_id)
+    _require_on_answer(actor, answer, Action.EDIT)
     if answer.state not in EDITABLE_ANSWER_STATES:
         raise InvalidTransition(_("Evidence can only be added to a draft or returned answer."))
     _check_entry_open(answer)
@@ -549,6 +564,7 @@ def evidence_remove(*, actor, evidence_id: int) -> None:
         pk=evidence_id, removed_at__isnull=True
     )
     answer = _locked_answer(evidence.answer_id)
+    _require_on_answer(actor, answer, Action.EDIT)
     if answer.state not in EDITABLE_ANSWER_STATES:
         raise InvalidTransition(_("Evidence can only be removed from a draft or returned answer."))
     _check_entry_open(answer)
@@ -584,6 +600,7 @@ def _after_submissions(assessment_id: int, actor) -> None:
 def answer_submit(*, actor, answer_id: int) -> Answer:
     """Submit one answer (also how a returned answer is resubmitted)."""
     answer = _locked_answer(answer_id)
+    _require_on_answer(actor, answer, Action.EDIT)
     _submit_locked(answer, actor)
     _after_submissions(answer.assessment_id, actor)
     return answer
@@ -596,6 +613,16 @@ def assessment_submit(*, actor, assessment_id: int, agency_id: int | None = None
     All or nothing: if any answer is incomplete, nothing is submitted and the error lists them.
     """
     assessment = _locked_assessment(assessment_id)
+    scope = scope_for(actor)
+    if agency_id is None and assessment.region_id not in scope.coordinator_regions:
+        # An operator submits their own agency's answers.
+        own = [
+            a
+            for a in scope.operator_agencies
+            if a in set(assessment.answers.values_list("agency_id", flat=True))
+        ]
+        agency_id = own[0] if len(own) == 1 else None
+    _require(can_on_assessment(scope, assessment, Action.EDIT, agency_id=agency_id))
     if assessment.state == AssessmentState.APPROVED:
         raise WorkflowError(_("The assessment is approved and locked."))
     answers = (
@@ -662,6 +689,7 @@ def previous_answer(answer: Answer) -> Answer | None:
 @transaction.atomic
 def comment_add(*, actor, answer_id: int, body: str) -> Comment:
     body = _clean_text(body, field="body", max_length=MAX_REASON, required=True)
+    _require(answers_visible_to(actor).filter(pk=answer_id).exists())
     answer = Answer.objects.get(pk=answer_id)
     comment = Comment.objects.create(answer=answer, author=actor, body=body)
     _answer_event(answer, actor, EventKind.COMMENT, "", body)
@@ -697,6 +725,7 @@ def answer_return(*, actor, answer_id: int, reason: str, comment: str = "") -> A
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     comment = _clean_text(comment, field="comment", max_length=MAX_REASON)
     answer = _locked_answer(answer_id)
+    _require_on_answer(actor, answer, Action.REVIEW)
     _check_reviewable(answer)
     target = _check_answer_move(answer, AnswerAction.RETURN)
     old = answer.state
@@ -737,6 +766,7 @@ def answer_verify(
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON)
     comment = _clean_text(comment, field="comment", max_length=MAX_REASON)
     answer = _locked_answer(answer_id)
+    _require_on_answer(actor, answer, Action.REVIEW)
     _check_reviewable(answer)
     target = _check_answer_move(answer, AnswerAction.VERIFY)
     if level != answer.self_level and not reason:
@@ -803,7 +833,7 @@ def answers_bulk_verify(
         try:
             level = Answer.objects.values_list("self_level", flat=True).get(pk=answer_id)
             done.append(answer_verify(actor=actor, answer_id=answer_id, verified_level=level))
-        except (WorkflowError, Answer.DoesNotExist) as error:
+        except (WorkflowError, PermissionDenied, Answer.DoesNotExist) as error:
             failed.append((answer_id, str(getattr(error, "message", error))))
     return done, failed
 
@@ -813,6 +843,7 @@ def assessment_approve(*, actor, assessment_id: int) -> Assessment:
     """Approve a region's assessment once every answer is verified; approval locks it and
     records a report build in the outbox (delivered after commit)."""
     assessment = _locked_assessment(assessment_id)
+    _require(can_on_assessment(scope_for(actor), assessment, Action.APPROVE))
     _check_assessment_move(assessment, AssessmentAction.APPROVE)
     unverified = assessment.answers.exclude(state=AnswerState.VERIFIED).count()
     if unverified:
@@ -842,6 +873,7 @@ def assessment_reopen(*, actor, assessment_id: int, reason: str) -> Assessment:
     """Reopen an approved assessment (administrators) with a reason; approval relocks it."""
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     assessment = _locked_assessment(assessment_id)
+    _require(can_on_assessment(scope_for(actor), assessment, Action.REOPEN))
     _move_assessment(assessment, AssessmentAction.REOPEN, actor, reason)
     event_id = assessment.events.order_by("-pk").values_list("pk", flat=True).first()
     _notify(
