@@ -20,3 +20,5 @@ INTEGRATION_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Serve static files from the finders without collectstatic (no STATIC_ROOT scan at start).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Lockout is tested where it matters (tests switch it on); elsewhere tests log in freely.
+AXES_ENABLED = False
