@@ -7,6 +7,7 @@ Workflow models are written only by `assessments.services`; the state machines l
 from __future__ import annotations
 
 import datetime
+import os
 import uuid
 
 from django.conf import settings
@@ -23,10 +24,26 @@ from .choices import AnswerState, AssessmentState, CycleStatus, EventKind, Notif
 LEVEL_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
 
-def private_storage() -> FileSystemStorage:
+class PrivateStorage(FileSystemStorage):
     """Evidence storage outside any public path; files are streamed by a permission-checked
-    view. A callable, so that migrations do not record one machine's folder."""
-    return FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
+    view. The folder is read from settings when used, not frozen at import."""
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_STORAGE_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def private_storage() -> FileSystemStorage:
+    """A callable, so that migrations do not record one machine's folder."""
+    return PrivateStorage()
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:
@@ -246,8 +263,18 @@ class Evidence(models.Model):
         return bool(self.file)
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only.")
+
+
 class AppendOnlyModel(models.Model):
     """Rows that are written once and never changed or deleted (audit trail)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -265,7 +292,7 @@ class AnswerEvent(AppendOnlyModel):
     """One change to an answer: who, when, what (old → new) and why. Append-only."""
 
     answer = models.ForeignKey(
-        Answer, verbose_name=_("answer"), on_delete=models.CASCADE, related_name="events"
+        Answer, verbose_name=_("answer"), on_delete=models.PROTECT, related_name="events"
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -293,7 +320,7 @@ class AssessmentEvent(AppendOnlyModel):
     """One change to an assessment (state, approval, reopening, deadline extension)."""
 
     assessment = models.ForeignKey(
-        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="events"
+        Assessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="events"
     )
     agency = models.ForeignKey(
         Agency,

@@ -182,7 +182,12 @@ def _require_on_answer(actor, answer: Answer, action: str) -> None:
     _require(can_on_answer(scope_for(actor), answer, action))
 
 
-def _locked_answer(answer_id: int) -> Answer:
+def _locked_answer(answer_id: int, *, lock_assessment: bool = False) -> Answer:
+    """Lock an answer row. Paths that also change the assessment lock it first: one lock
+    order (assessment, then answer) everywhere, so concurrent submits cannot deadlock."""
+    if lock_assessment:
+        assessment_id = Answer.objects.values_list("assessment_id", flat=True).get(pk=answer_id)
+        _locked_assessment(assessment_id)
     return (
         Answer.objects.select_for_update(of=("self",))
         .select_related("assessment__cycle", "assessment__region", "indicator", "agency")
@@ -202,7 +207,7 @@ def _check_answer_move(answer: Answer, action: str) -> str:
     target = ANSWER_TRANSITIONS.get((answer.state, action))
     if target is None:
         raise InvalidTransition(
-            _("An answer that is %(state)s cannot be %(action)s.")
+            _("You cannot %(action)s an answer that is %(state)s.")
             % {"state": answer.get_state_display().lower(), "action": AnswerAction(action).label}
         )
     return target
@@ -212,7 +217,7 @@ def _check_assessment_move(assessment: Assessment, action: str) -> str:
     target = ASSESSMENT_TRANSITIONS.get((assessment.state, action))
     if target is None:
         raise InvalidTransition(
-            _("An assessment that is %(state)s cannot be %(action)s.")
+            _("You cannot %(action)s an assessment that is %(state)s.")
             % {
                 "state": assessment.get_state_display().lower(),
                 "action": AssessmentAction(action).label,
@@ -303,7 +308,10 @@ def _check_entry_open(answer: Answer) -> None:
 # --------------------------------------------------------------------------- notifications
 
 
-def _notify(users: Iterable, *, kind: str, key: str, params: dict, answer=None, assessment=None):
+def _notify(
+    users: Iterable, *, kind: str, key: str, params: dict, answer=None, assessment=None
+) -> list[int]:
+    """Create each user's notification once (by key) and e-mail the new ones after commit."""
     created_ids = []
     for user in users:
         notification, created = Notification.objects.get_or_create(
@@ -316,7 +324,10 @@ def _notify(users: Iterable, *, kind: str, key: str, params: dict, answer=None, 
     if created_ids:
         from .tasks import send_notification_emails
 
-        transaction.on_commit(lambda: send_notification_emails.delay(created_ids))
+        # robust: a mail failure after commit must not turn a saved change into an error page;
+        # the task retries, and unsent notifications stay in the inbox regardless.
+        transaction.on_commit(lambda: send_notification_emails.delay(created_ids), robust=True)
+    return created_ids
 
 
 def _agency_operators(agency_ids: Iterable[int]):
@@ -427,14 +438,13 @@ def cycle_open(
 def deadline_extend(*, actor, cycle: Cycle, agency: Agency, until: datetime.date, reason: str):
     _require(scope_for(actor).is_admin)
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
-    if until <= cycle.entry_deadline:
-        raise WorkflowError(
-            _("An extension must end after the cycle's entry deadline."),
-            field_errors={
-                "until": [_("Choose a date after %(date)s.") % {"date": cycle.entry_deadline}]
-            },
-        )
     old = effective_deadline(cycle=cycle, agency_id=agency.pk)
+    # Extensions only lengthen: a shorter date would be recorded but never take effect.
+    if until <= old:
+        raise WorkflowError(
+            _("An extension must end after the agency's current deadline."),
+            field_errors={"until": [_("Choose a date after %(date)s.") % {"date": old}]},
+        )
     extension = DeadlineExtension.objects.create(
         cycle=cycle, agency=agency, until=until, reason=reason, granted_by=actor
     )
@@ -543,10 +553,20 @@ def evidence_add(*, actor, answer_id: int, file=None, url: str = "") -> Evidence
         )
         file.seek(0)
         evidence.file.save(checked.name, file, save=False)
-        evidence.save()
+        try:
+            evidence.save()
+        except Exception:
+            evidence.file.delete(save=False)  # no orphan file for a row that was not written
+            raise
         label = checked.name
     else:
-        links = _clean_links([url])
+        try:
+            links = _clean_links([url])
+        except WorkflowError as error:
+            # Report it on the field the caller sent (`url`), not on the answer's `links`.
+            raise WorkflowError(
+                error.message, field_errors={"url": error.field_errors.get("links", [])}
+            ) from None
         if not links:
             raise WorkflowError(
                 _("Invalid link."), field_errors={"url": [_("Enter a valid http(s) link.")]}
@@ -599,7 +619,7 @@ def _after_submissions(assessment_id: int, actor) -> None:
 @transaction.atomic
 def answer_submit(*, actor, answer_id: int) -> Answer:
     """Submit one answer (also how a returned answer is resubmitted)."""
-    answer = _locked_answer(answer_id)
+    answer = _locked_answer(answer_id, lock_assessment=True)
     _require_on_answer(actor, answer, Action.EDIT)
     _submit_locked(answer, actor)
     _after_submissions(answer.assessment_id, actor)
@@ -658,6 +678,8 @@ def answer_copy_previous(*, actor, answer_id: int, expected_version: int) -> Ans
     answer = Answer.objects.select_related("assessment__cycle__framework", "indicator").get(
         pk=answer_id
     )
+    # Before the look-up, so that nobody else learns whether an earlier answer exists.
+    _require_on_answer(actor, answer, Action.EDIT)
     previous = previous_answer(answer)
     if previous is None:
         raise WorkflowError(_("There is no answer to copy from an earlier cycle."))
@@ -724,7 +746,7 @@ def answer_return(*, actor, answer_id: int, reason: str, comment: str = "") -> A
     """Return an answer for revision, with a required reason; the agency is notified."""
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     comment = _clean_text(comment, field="comment", max_length=MAX_REASON)
-    answer = _locked_answer(answer_id)
+    answer = _locked_answer(answer_id, lock_assessment=True)
     _require_on_answer(actor, answer, Action.REVIEW)
     _check_reviewable(answer)
     target = _check_answer_move(answer, AnswerAction.RETURN)
@@ -765,7 +787,7 @@ def answer_verify(
     level = _clean_level(verified_level, field="verified_level", required=True)
     reason = _clean_text(reason, field="reason", max_length=MAX_REASON)
     comment = _clean_text(comment, field="comment", max_length=MAX_REASON)
-    answer = _locked_answer(answer_id)
+    answer = _locked_answer(answer_id, lock_assessment=True)
     _require_on_answer(actor, answer, Action.REVIEW)
     _check_reviewable(answer)
     target = _check_answer_move(answer, AnswerAction.VERIFY)
@@ -871,9 +893,9 @@ def assessment_approve(*, actor, assessment_id: int) -> Assessment:
 @transaction.atomic
 def assessment_reopen(*, actor, assessment_id: int, reason: str) -> Assessment:
     """Reopen an approved assessment (administrators) with a reason; approval relocks it."""
-    reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     assessment = _locked_assessment(assessment_id)
     _require(can_on_assessment(scope_for(actor), assessment, Action.REOPEN))
+    reason = _clean_text(reason, field="reason", max_length=MAX_REASON, required=True)
     _move_assessment(assessment, AssessmentAction.REOPEN, actor, reason)
     event_id = assessment.events.order_by("-pk").values_list("pk", flat=True).first()
     _notify(
@@ -920,7 +942,10 @@ def outbox_dispatch(*, message_id: int) -> bool:
             return False
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                app.tasks[task_name].apply(args=[message.pk, message.payload], throw=True)
+                # In process, the consumer runs inside this transaction: a savepoint undoes its
+                # failed database work, which would otherwise abort the bookkeeping below.
+                with transaction.atomic():
+                    app.tasks[task_name].apply(args=[message.pk, message.payload], throw=True)
             else:
                 app.send_task(task_name, args=[message.pk, message.payload])
         except Exception as error:
@@ -960,7 +985,7 @@ def deadline_reminders_send(*, today: datetime.date | None = None) -> int:
             if deadline != target:
                 continue
             with transaction.atomic():
-                _notify(
+                created = _notify(
                     _agency_operators([agency.pk]),
                     kind=NotificationKind.DEADLINE_SOON,
                     key=f"deadline:{cycle.pk}:{agency.pk}:{deadline.isoformat()}",
@@ -971,7 +996,9 @@ def deadline_reminders_send(*, today: datetime.date | None = None) -> int:
                         "open": open_by_agency[agency.pk],
                     },
                 )
-            sent += 1
+            # Count only agencies reminded now: a second run the same day reminds no one.
+            if created:
+                sent += 1
     return sent
 
 
