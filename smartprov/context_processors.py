@@ -13,6 +13,11 @@ NAV = [
     ("assessments:region_overview", _("Region progress"), lambda s: bool(s.coordinator_regions)),
     ("assessments:review_queue", _("Review queue"), lambda s: s.is_reviewer or s.is_admin),
     ("assessments:cycle_list", _("Cycles"), lambda s: s.is_admin),
+    (
+        "internal:dashboard",
+        _("Monitoring"),
+        lambda s: s.is_admin or s.is_reviewer or bool(s.coordinator_regions),
+    ),
     ("reports:run_list", _("Report builds"), lambda s: s.is_admin or s.is_reviewer),
     ("assessments:inbox", _("Inbox"), lambda s: s.is_authenticated),
 ]

@@ -27,5 +27,8 @@ urlpatterns += i18n_patterns(
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("assessments.urls")),
     path("", include("reports.urls")),
+    path("", include("reports.urls_public")),
+    path("", include("reports.urls_exports")),
+    path("", include("reports.urls_internal")),
     prefix_default_language=False,
 )
