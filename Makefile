@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv deps dev-deps messages migrate seed run test lint format bench lock clean
+.PHONY: help venv deps dev-deps messages migrate seed run test lint format bench lock clean audit makemessages
 
 help:
 	@echo "make run    - install, migrate, seed, serve http://127.0.0.1:$(PORT)"
@@ -54,6 +54,12 @@ lint: dev-deps
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/bandit -q -r accounts assessments dimensions regions reports smartprov -x '*/migrations/*' -ll
+
+# Dependency audit: needs the vulnerability database online (pip-audit asks PyPI/OSV); on
+# machines without that access it says so per package instead of failing silently.
+audit: dev-deps
+	$(VENV)/bin/pip-audit -r requirements/base.txt || true
 
 format: dev-deps
 	$(VENV)/bin/ruff check --fix .
