@@ -7,6 +7,7 @@ The environment is read here and only here (django-environ); every variable is l
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -224,6 +225,10 @@ OUTBOX_ROUTES: dict[str, str] = {
 }
 CELERY_BEAT_SCHEDULE.update(
     {
+        "reports-nightly-provisional": {
+            "task": "reports.tasks.nightly_provisional",
+            "schedule": crontab(hour=1, minute=30),  # CELERY_TIMEZONE, Asia/Jakarta
+        },
         "outbox-sweep": {"task": "assessments.tasks.outbox_sweep", "schedule": 60.0},
         "deadline-reminders": {
             "task": "assessments.tasks.deadline_reminders",

@@ -1,7 +1,8 @@
 """Demo accounts and demo cycles for `make run` and manual testing (never in production).
 
 - accounts: admin, reviewer, coord-<code> per region, op-<code>-<agency> per agency;
-- a past cycle (2025) fully verified and approved for every region taking part then;
+- a past cycle (2025) fully verified, approved, scored and published for every region taking
+  part then (and the Semarang Raya aggregate);
 - a current cycle (2026, Kota Salatiga joins) in progress, in which every answer state occurs
   and op-3374-diskominfo still has drafts to fill in.
 
@@ -38,6 +39,8 @@ from dimensions.selectors import current_framework
 from regions.choices import MemberRole, RegionKind
 from regions.models import Agency, Membership, Region
 from regions.selectors import cluster_members_on
+from reports.choices import ReportKind, RunState
+from reports.services import report_build, report_publish, report_run_start
 
 DEFAULT_PASSWORD = "smartprov-demo"  # noqa: S105 - documented demo password, never in production
 PAST = {"year": 2025, "starts_on": datetime.date(2025, 1, 1)}
@@ -166,6 +169,7 @@ class Command(BaseCommand):
             for answer in answers:
                 self._verify(answer, rng, reviewer)
             assessment_approve(actor=reviewer, assessment_id=assessment.pk)
+        self._publish_final(cycle)
         # Historic deadlines, and the cycle is over.
         Cycle.objects.filter(pk=cycle.pk).update(
             entry_deadline=datetime.date(2025, 6, 30),
@@ -173,6 +177,18 @@ class Command(BaseCommand):
             status=CycleStatus.CLOSED,
         )
         self.stdout.write(f"seed_demo: {cycle} approved for {cycle.assessments.count()} regions")
+
+    def _publish_final(self, cycle: Cycle) -> None:
+        """Score the whole cycle in this process (idempotent: the approvals' own builds give the
+        same snapshots) and publish its final snapshots, the Semarang Raya aggregate included."""
+        admin = get_user_model().objects.get(username="admin")
+        run = report_run_start(actor=admin, cycle=cycle, kind=ReportKind.FINAL)
+        run = report_build(run_id=run.pk)
+        if run.state != RunState.SUCCEEDED:
+            raise CommandError(f"Scoring the demo cycle failed: {run.error}")
+        for report in run.reports.order_by("pk"):
+            report_publish(actor=admin, report=report)
+        self.stdout.write(f"seed_demo: {run.reports.count()} final reports published")
 
     def current_cycle(self, framework) -> None:
         cycle, created = self._open(framework, CURRENT)

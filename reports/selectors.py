@@ -1,0 +1,233 @@
+"""Every read of the reports app: the engine's inputs from the ORM, and what pages show.
+
+The engine's inputs are loaded with `values_list` in a constant number of queries (framework,
+cluster membership, answers: three), whatever the number of regions and indicators, and turned
+into the DataFrames that `reports.scoring.compute` documents.
+
+Which levels count (domain.md §4): a final level counts only once its region's assessment is
+approved. A `final` build therefore reads the answers of approved assessments only; a
+`provisional` build reads every answer of the cycle (its headline basis is the self-assessed
+level), with final levels blanked where the assessment is not approved yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from assessments.choices import AssessmentState
+from assessments.models import Answer, Cycle
+from assessments.permissions import Scope, scope_for
+from dimensions.models import Dimension, Element, Indicator
+from regions.models import ClusterMembership, Region
+
+from .choices import ReportKind
+from .models import MaturityReport, ReportRun
+from .scoring import ANSWER_COLUMNS, CLUSTER_COLUMNS, FRAMEWORK_COLUMNS
+
+#: The cluster whose aggregate is stored as the snapshot without a region (domain.md §1).
+CLUSTER_SLUG = "semarang-raya"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What one build scores: the engine's DataFrames and the weights recorded with them."""
+
+    framework: pd.DataFrame
+    answers: pd.DataFrame
+    cluster: pd.DataFrame
+    weights: dict
+
+
+def framework_frame(*, framework_id: int) -> tuple[pd.DataFrame, dict]:
+    """One row per indicator with its three weights (one query), and the weights as a dict
+    of code → weight per level, the form a snapshot records them in."""
+    rows = list(
+        Indicator.objects.filter(element__dimension__framework_id=framework_id)
+        .order_by("element__dimension__order", "element__order", "order", "code")
+        .values_list(
+            "element__dimension__code",
+            "element__code",
+            "code",
+            "element__dimension__weight",
+            "element__weight",
+            "weight",
+        )
+    )
+    frame = pd.DataFrame(rows, columns=list(FRAMEWORK_COLUMNS))
+    for column in ("w_dimension", "w_element", "w_indicator"):
+        frame[column] = frame[column].astype(np.float64)
+    weights = {
+        "dimensions": {d: float(w) for d, _, _, w, _, _ in rows},
+        "elements": {e: float(w) for _, e, _, _, w, _ in rows},
+        "indicators": {i: float(w) for _, _, i, _, _, w in rows},
+    }
+    return frame, weights
+
+
+def cluster_frame(*, cycle: Cycle) -> pd.DataFrame:
+    """Semarang Raya's members in a cycle (membership is dated: on the cycle's start day)."""
+    day = cycle.starts_on
+    codes = (
+        ClusterMembership.objects.filter(cluster__slug=CLUSTER_SLUG, valid_from__lte=day)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .order_by("region__code")
+        .values_list("region__code", flat=True)
+        .distinct()
+    )
+    codes = list(codes)
+    return pd.DataFrame({"cycle": [cycle.pk] * len(codes), "region": codes})[list(CLUSTER_COLUMNS)]
+
+
+def answers_frame(
+    *, cycle: Cycle, kind: str, region_codes: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """One row per answer slot of the cycle (one query); see the module docstring for which
+    levels count. `region_codes` narrows the regions read (None: all)."""
+    answers = Answer.objects.filter(assessment__cycle=cycle)
+    if kind == ReportKind.FINAL:
+        answers = answers.filter(assessment__state=AssessmentState.APPROVED)
+    if region_codes is not None:
+        answers = answers.filter(assessment__region__code__in=list(region_codes))
+    # The engine's canonical row order (region, then codes): it skips a scatter step.
+    ordering = (
+        "assessment__region__code",
+        "indicator__element__dimension__code",
+        "indicator__element__code",
+        "indicator__code",
+    )
+    rows = list(
+        answers.order_by(*ordering).values_list(
+            "assessment__region__code",
+            "indicator__code",
+            "agency__slug",
+            "self_level",
+            "final_level",
+            "assessment__state",
+        )
+    )
+    approved = np.array([row[5] == AssessmentState.APPROVED for row in rows], dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "cycle": np.full(len(rows), cycle.pk, dtype=np.int64),
+            "region": [row[0] for row in rows],
+            "indicator": [row[1] for row in rows],
+            "agency": [row[2] for row in rows],
+            "self_level": np.array([row[3] for row in rows], dtype=np.float64),
+            "final_level": np.array([row[4] for row in rows], dtype=np.float64),
+        }
+    )
+    if len(frame):
+        frame.loc[~approved, "final_level"] = np.nan
+    return frame[list(ANSWER_COLUMNS)]
+
+
+def report_inputs(
+    *, cycle: Cycle, kind: str, region_codes: Iterable[str] | None = None
+) -> ReportInputs:
+    """Everything one build scores, in three queries. With `region_codes`, the answers of
+    those regions plus those of the cluster's members (the aggregate needs them)."""
+    framework, weights = framework_frame(framework_id=cycle.framework_id)
+    cluster = cluster_frame(cycle=cycle)
+    if region_codes is not None:
+        region_codes = sorted(set(region_codes) | set(cluster["region"]))
+    answers = answers_frame(cycle=cycle, kind=kind, region_codes=region_codes)
+    return ReportInputs(framework=framework, answers=answers, cluster=cluster, weights=weights)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def can_view_reports(scope: Scope) -> bool:
+    """Internal snapshots (provisional ones too) and builds: the province's staff only."""
+    return scope.is_admin or scope.is_reviewer
+
+
+def can_rebuild(scope: Scope) -> bool:
+    return scope.is_admin
+
+
+def can_publish(scope: Scope) -> bool:
+    """Administrators only, as shared/contracts.md has it (the portal has no "reviewer lead"
+    role; when one is added, it joins here)."""
+    return scope.is_admin
+
+
+def _require_view(user) -> None:
+    scope = scope_for(user)
+    if not can_view_reports(scope):
+        # Builds and unpublished snapshots do not exist for anyone else.
+        raise Http404
+
+
+def runs_for_list(*, user, limit: int = 50) -> list[ReportRun]:
+    """The latest builds, for the builds page (a constant number of queries)."""
+    if not can_view_reports(scope_for(user)):
+        raise PermissionDenied
+    return list(
+        ReportRun.objects.select_related("cycle", "region", "started_by").order_by(
+            "-queued_at", "-id"
+        )[:limit]
+    )
+
+
+def get_run_for_user(*, user, pk: int) -> ReportRun:
+    _require_view(user)
+    try:
+        return (
+            ReportRun.objects.select_related("cycle", "region", "started_by")
+            .prefetch_related(reports_with_places())
+            .get(pk=pk)
+        )
+    except ReportRun.DoesNotExist:
+        raise Http404 from None
+
+
+def reports_with_places() -> Prefetch:
+    return Prefetch(
+        "reports", queryset=MaturityReport.objects.select_related("region").order_by("region")
+    )
+
+
+def get_report_for_user(*, user, pk: int) -> MaturityReport:
+    _require_view(user)
+    try:
+        return (
+            MaturityReport.objects.select_related("cycle", "region", "framework", "published_by")
+            .prefetch_related("events__actor")
+            .get(pk=pk)
+        )
+    except MaturityReport.DoesNotExist:
+        raise Http404 from None
+
+
+def other_reports_of(*, report: MaturityReport, limit: int = 20) -> QuerySet[MaturityReport]:
+    """The other snapshots of the same cycle and region (or aggregate), newest first."""
+    qs = MaturityReport.objects.filter(cycle_id=report.cycle_id).exclude(pk=report.pk)
+    if report.region_id is None:
+        qs = qs.filter(region__isnull=True)
+    else:
+        qs = qs.filter(region_id=report.region_id)
+    return qs.order_by("-created_at", "-id")[:limit]
+
+
+def snapshot_labels(*, report: MaturityReport) -> dict[str, str]:
+    """Names of the codes a snapshot shows (dimensions, elements, member regions), in the
+    active language: three queries."""
+    labels = dict(
+        Dimension.objects.filter(framework_id=report.framework_id).values_list("code", "name")
+    )
+    labels.update(
+        Element.objects.filter(dimension__framework_id=report.framework_id).values_list(
+            "code", "name"
+        )
+    )
+    members = [row["region"] for row in report.summary.get("regions", [])]
+    labels.update(Region.objects.filter(code__in=members).values_list("code", "name"))
+    return labels
