@@ -101,7 +101,20 @@ class QueueFilterForm(forms.Form):
         }
 
 
-class VerifyForm(forms.Form):
+class UniqueIdsMixin:
+    """Several forms share one page (verify, return, comment) and field names (`reason`,
+    `comment`): distinct element ids keep every <label for> pointing at its own field."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class VerifyForm(UniqueIdsMixin, forms.Form):
+    id_prefix = "verify"
+
     """Verify one answer at a level; a reason is required when it differs from the self level."""
 
     verified_level = forms.TypedChoiceField(
@@ -153,7 +166,9 @@ class VerifyForm(forms.Form):
         return cleaned
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(UniqueIdsMixin, forms.Form):
+    id_prefix = "return"
+
     reason = forms.CharField(
         label=_("Reason for return"),
         max_length=MAX_REASON,
@@ -168,13 +183,17 @@ class ReturnForm(forms.Form):
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(UniqueIdsMixin, forms.Form):
+    id_prefix = "comment"
+
     body = forms.CharField(
         label=_("Comment"), max_length=MAX_REASON, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(UniqueIdsMixin, forms.Form):
+    id_prefix = "reopen"
+
     reason = forms.CharField(
         label=_("Reason for reopening"),
         max_length=MAX_REASON,

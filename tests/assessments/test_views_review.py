@@ -165,7 +165,7 @@ def test_verify_with_a_different_level_and_no_reason_shows_the_error_and_changes
         "Required when the verified level differs from the self-assessed level."
     ]
     html = response.content.decode()
-    assert 'id="id_reason_error"' in html
+    assert 'id="id_verify_reason_error"' in html
     assert 'aria-invalid="true"' in html
     after = fresh(answer)
     assert (after.state, after.verified_level, after.version) == (
@@ -234,7 +234,7 @@ def test_the_verify_form_defaults_to_the_self_level_and_shows_the_descriptors(
     answer = submit(answers_a[0], cast.operator_a, level=2)
     response = login(client, cast, "reviewer").get(url("answer_review", answer.pk))
     html = response.content.decode()
-    assert 'value="2" id="id_verified_level_1" required checked' in html
+    assert 'value="2" id="id_verify_verified_level_1" required checked' in html
     assert "Level 4 descriptor" in html
     assert "bukti.pdf" in html
     evidence = answer.evidence.get()
