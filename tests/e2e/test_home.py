@@ -5,7 +5,9 @@ import pytest
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_home_is_indonesian_and_switches_to_english(live_server, reference_data, page, watch, artifacts):
+def test_home_is_indonesian_and_switches_to_english(
+    live_server, reference_data, page, watch, artifacts
+):
     page.goto(live_server.url + "/")
     assert page.locator("html").get_attribute("lang") == "id"
     assert page.get_by_role("heading", name="Enam dimensi").is_visible()

@@ -57,6 +57,11 @@ def scenario():
     return {"operator": operator, "reviewer": reviewer, "answers": answers, "cycle": cycle}
 
 
+def en(name, *args):
+    """The English page of a URL name (Indonesian pages have no prefix)."""
+    return "/en" + reverse(name, args=args)
+
+
 def login(page, base, username):
     page.goto(base + "/en/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -87,7 +92,7 @@ def test_operator_and_reviewer_complete_a_cycle(
 
     # The operator fills both indicators; level 2 needs evidence, level 1 does not.
     login(page, base, "op-e2e")
-    page.goto(base + "/en" + reverse("assessments:worklist").removeprefix("/en"))
+    page.goto(base + en("assessments:worklist"))
     page.screenshot(path=artifacts / "workflow-01-worklist.png", full_page=True)
     page.get_by_role("link", name=first.indicator.code).first.click()
     page.get_by_label("2 – Managed").check()
@@ -101,7 +106,7 @@ def test_operator_and_reviewer_complete_a_cycle(
     page.screenshot(path=artifacts / "workflow-02-answer-form.png", full_page=True)
     save_and_submit(page)
 
-    page.goto(base + "/en" + reverse("assessments:answer_detail", args=[second.pk]).removeprefix("/en"))
+    page.goto(base + en("assessments:answer_detail", second.pk))
     page.get_by_label("1 – Initial").check()
     page.get_by_label("Justification").fill("Masih rintisan di satu unit kerja.")
     save_and_submit(page)
@@ -110,7 +115,7 @@ def test_operator_and_reviewer_complete_a_cycle(
 
     # The reviewer returns the first answer with a reason.
     login(page, base, "reviewer-e2e")
-    page.goto(base + "/en" + reverse("assessments:answer_review", args=[first.pk]).removeprefix("/en"))
+    page.goto(base + en("assessments:answer_review", first.pk))
     page.get_by_label("Reason for return").fill("Lampirkan SK yang sudah ditandatangani.")
     page.get_by_role("button", name="Return to the agency").click()
     page.wait_for_load_state("networkidle")
@@ -119,7 +124,7 @@ def test_operator_and_reviewer_complete_a_cycle(
 
     # The operator sees the reason, fixes the justification and resubmits.
     login(page, base, "op-e2e")
-    page.goto(base + "/en" + reverse("assessments:answer_detail", args=[first.pk]).removeprefix("/en"))
+    page.goto(base + en("assessments:answer_detail", first.pk))
     assert page.get_by_role("heading", name="Returned for revision").is_visible()
     notice = page.locator("section", has=page.locator("#return-heading"))
     assert "Lampirkan SK yang sudah ditandatangani." in notice.inner_text()
@@ -130,18 +135,16 @@ def test_operator_and_reviewer_complete_a_cycle(
 
     # The reviewer sees what changed, verifies both and approves the region.
     login(page, base, "reviewer-e2e")
-    page.goto(base + "/en" + reverse("assessments:answer_review", args=[first.pk]).removeprefix("/en"))
+    page.goto(base + en("assessments:answer_review", first.pk))
     assert page.locator("ins").first.is_visible() and page.locator("del").first.is_visible()
     page.screenshot(path=artifacts / "workflow-04-review-diff.png", full_page=True)
     page.get_by_role("button", name="Verify").click()
     page.wait_for_load_state("networkidle")
-    page.goto(base + "/en" + reverse("assessments:answer_review", args=[second.pk]).removeprefix("/en"))
+    page.goto(base + en("assessments:answer_review", second.pk))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_load_state("networkidle")
     assessment = Assessment.objects.get(cycle=scenario["cycle"])
-    page.goto(
-        base + "/en" + reverse("assessments:assessment_detail", args=[assessment.pk]).removeprefix("/en")
-    )
+    page.goto(base + en("assessments:assessment_detail", assessment.pk))
     page.get_by_role("button", name="Approve the assessment").click()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=artifacts / "workflow-05-approved.png", full_page=True)
