@@ -4,6 +4,7 @@ The environment is read here and only here (django-environ); every variable is l
 `.env.example`. The other modules (local, test, production) only adjust policy.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -15,6 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# matplotlib (PDF charts) keeps its font cache here instead of rebuilding it in /tmp per start.
+os.environ.setdefault("MPLCONFIGDIR", str(VAR_DIR / "matplotlib"))
 # A .env file is a convenience for developers; real deployments set the environment.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
