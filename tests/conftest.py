@@ -10,6 +10,18 @@ from regions.choices import MemberRole, RegionKind
 from tests.factories import AgencyFactory, MembershipFactory, RegionFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request to an /en/ page leaves English active in the thread; every test starts and
+    ends in the default language, so no test depends on the one before it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def province(db):
     return RegionFactory(code="33", name="Provinsi Jawa Tengah", kind=RegionKind.PROVINCE)
