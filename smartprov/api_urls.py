@@ -1,9 +1,7 @@
 """REST API v1 (mounted at /api/v1/, namespace `api`).
 
-Resources are registered in the order of shared/contracts.md. `report-runs` and `reports`
-(with their `publish` and `rebuild` actions) are the reports app's; they slot in here as
-`router.register("report-runs", ...)` and `router.register("reports", ...)` when that app's
-viewsets exist, and appear in the API root, the schema and the docs without further change.
+Resources are registered in the order of shared/contracts.md, then the open data; each
+registration appears in the API root, the schema and the docs without further change.
 """
 
 from django.urls import path, re_path
@@ -12,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from assessments.api.views import AnswerViewSet, AssessmentViewSet, CycleViewSet
 from dimensions.api.views import DimensionViewSet, FrameworkViewSet
 from regions.api.views import AgencyViewSet, RegionViewSet
+from reports.api.views import OpenDataScoresViewSet, ReportRunViewSet, ReportViewSet
 from smartprov.api.views import ApiRouter, ApiViewMixin, ObtainTokenView, api_not_found
 
 app_name = "api"
@@ -24,6 +23,9 @@ router.register("agencies", AgencyViewSet, basename="agency")
 router.register("cycles", CycleViewSet, basename="cycle")
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("answers", AnswerViewSet, basename="answer")
+router.register("report-runs", ReportRunViewSet, basename="report-run")
+router.register("reports", ReportViewSet, basename="report")
+router.register("open-data/scores", OpenDataScoresViewSet, basename="open-data-scores")
 
 
 class SchemaView(ApiViewMixin, SpectacularAPIView):

@@ -242,5 +242,9 @@ def test_api_root_links_every_resource(client_for, db):
         "cycles",
         "assessments",
         "answers",
+        "report-runs",
+        "reports",
+        "open-data/scores",
     ]
     assert body["answers"] == "http://testserver/api/v1/answers/"
+    assert body["open-data/scores"] == "http://testserver/api/v1/open-data/scores/"

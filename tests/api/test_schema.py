@@ -86,6 +86,9 @@ def test_schema_describes_each_resource_of_the_contract(schema):
         "cycles",
         "assessments",
         "answers",
+        "report-runs",
+        "reports",
+        "open-data",
         "auth",
     } == resources
     assert "patch" in schema["paths"]["/api/v1/answers/{id}/"]
@@ -94,6 +97,12 @@ def test_schema_describes_each_resource_of_the_contract(schema):
         assert "post" in schema["paths"][f"/api/v1/answers/{{id}}/{action}/"]
     for action in ("submit", "approve", "reopen"):
         assert "post" in schema["paths"][f"/api/v1/assessments/{{id}}/{action}/"]
+    for action in ("publish", "rebuild"):
+        assert "post" in schema["paths"][f"/api/v1/reports/{{id}}/{action}/"]
+    assert "post" in schema["paths"]["/api/v1/report-runs/{id}/retry/"]
+    assert "post" in schema["paths"]["/api/v1/report-runs/"]
+    open_data = schema["paths"]["/api/v1/open-data/scores/"]["get"]["responses"]["200"]
+    assert set(open_data["content"]) == {"application/json", "text/csv"}
 
 
 def test_every_operation_documents_its_errors_in_the_one_error_shape(schema):

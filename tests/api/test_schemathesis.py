@@ -30,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from assessments import services
 from assessments.models import Answer, Assessment
 from regions.models import Agency, Region
+from reports.choices import ReportKind
+from reports.services import report_build, report_run_start
 from smartprov.wsgi import application
 
 ROLES = ["anonymous", "operator_a", "coordinator_a", "reviewer", "admin"]
@@ -96,8 +98,10 @@ def wsgi_app(db):
 
 
 @pytest.fixture
-def known_objects(cast, cycle, answers_a):
-    """Answers in several states (draft, complete draft, submitted) and the ids to aim at."""
+def known_objects(request, cast, cycle, answers_a):
+    """Answers in several states (draft, complete draft, submitted) and the ids to aim at; for
+    the operations on builds and snapshots, a provisional build of the cycle too (only there:
+    a build costs a few tenths of a second)."""
     complete, submitted = answers_a[0], answers_a[1]
     for answer in (complete, submitted):
         services.answer_save(
@@ -121,6 +125,11 @@ def known_objects(cast, cycle, answers_a):
             "regions": list(Region.objects.values_list("code", flat=True)),
         }
     )
+    if "/api/v1/report" in request.node.name:
+        run = report_run_start(actor=cast.admin, cycle=cycle, kind=ReportKind.PROVISIONAL)
+        report_build(run_id=run.pk)
+        KNOWN["report-runs"] = [run.pk]
+        KNOWN["reports"] = list(run.reports.values_list("pk", flat=True))
     yield KNOWN
     KNOWN.clear()
 

@@ -1,0 +1,1 @@
+"""REST API of the reports app: builds, snapshots (publish, rebuild) and open data."""
