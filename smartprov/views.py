@@ -11,10 +11,13 @@ from django.views.decorators.http import require_GET
 
 from dimensions.selectors import current_framework
 from regions.selectors import home_regions
+from reports.views_public import home_context
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The public front page: Semarang Raya's published results at a glance (from the cached
+    public page data), then the framework's six dimensions and the participating regions."""
     framework = current_framework()
     dimensions = framework.dimensions.prefetch_related("elements") if framework else []
     province, members = home_regions()
@@ -22,6 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "home.html",
         {
+            **home_context(request),
             "framework": framework,
             "dimensions": dimensions,
             "province": province,
