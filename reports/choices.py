@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReportKind(models.TextChoices):
@@ -52,8 +53,10 @@ class ReportAction(models.TextChoices):
 class Predicate(models.TextChoices):
     """SPBE predicate bands of an index on 0–5; codes as the scoring engine returns them."""
 
-    KURANG = "kurang", _("Poor (Kurang)")
-    CUKUP = "cukup", _("Fair (Cukup)")
-    BAIK = "baik", _("Good (Baik)")
-    SANGAT_BAIK = "sangat_baik", _("Very good (Sangat Baik)")
-    MEMUASKAN = "memuaskan", _("Satisfactory (Memuaskan)")
+    # The same words as the public pages, in the "predicate" context (Indonesian: the SPBE
+    # terms Kurang, Cukup, Baik, Sangat Baik, Memuaskan).
+    KURANG = "kurang", pgettext_lazy("predicate", "Poor")
+    CUKUP = "cukup", pgettext_lazy("predicate", "Fair")
+    BAIK = "baik", pgettext_lazy("predicate", "Good")
+    SANGAT_BAIK = "sangat_baik", pgettext_lazy("predicate", "Very good")
+    MEMUASKAN = "memuaskan", pgettext_lazy("predicate", "Excellent")

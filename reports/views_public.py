@@ -28,7 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext, pgettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
@@ -38,6 +38,7 @@ from regions.models import Region
 
 from . import charts, scoring
 from . import selectors_public as public
+from .choices import Predicate
 from .selectors_public import PublishedCycle, PublishedRow
 
 #: Bump when the shape of the cached page data changes, so old entries are never read.
@@ -46,15 +47,8 @@ CACHE_VERSION = 1
 #: region or agency (reference data, not part of a snapshot) keeps its old name on a page.
 CACHE_SECONDS = 6 * 3600
 
-#: SPBE predicates, English source strings; the Indonesian catalogue gives the SPBE terms
-#: (Memuaskan, Sangat Baik, Baik, Cukup, Kurang).
-PREDICATE_LABELS = {
-    "memuaskan": pgettext_lazy("predicate", "Excellent"),
-    "sangat_baik": pgettext_lazy("predicate", "Very good"),
-    "baik": pgettext_lazy("predicate", "Good"),
-    "cukup": pgettext_lazy("predicate", "Fair"),
-    "kurang": pgettext_lazy("predicate", "Poor"),
-}
+#: SPBE predicates: one set of labels for the whole portal (reports.choices.Predicate).
+PREDICATE_LABELS = dict(Predicate.choices)
 
 #: Plotly's `separators` (decimal mark, then thousands mark) per language.
 SEPARATORS = {"id": ",.", "en": ".,"}

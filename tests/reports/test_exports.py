@@ -313,7 +313,7 @@ def test_pdf_has_the_region_name_and_the_index_to_two_decimals(client, published
     assert "Kota Semarang" in text
     assert f"{scoring.round_published(published_a.index):.2f}" == "2.63"
     assert "2.63" in text
-    assert "Good (Baik)" in text
+    assert "Good" in text
     assert "Executive summary" in text
     # The weakest element's weakest indicator (level 1) and what level 2 asks of it.
     assert "D1-E1-01" in text
