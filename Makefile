@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv deps dev-deps messages migrate seed run test lint format bench lock clean audit makemessages
+.PHONY: help venv deps dev-deps messages migrate seed run test lint format bench lock clean audit makemessages backup restore
 
 help:
 	@echo "make run    - install, migrate, seed, serve http://127.0.0.1:$(PORT)"
@@ -75,6 +75,14 @@ lock: dev-deps
 
 makemessages: dev-deps
 	$(PY) manage.py makemessages -l id -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+
+# Backups (docs/operations.md, "Backups and restore"): database + evidence files + manifest.
+backup:
+	bash scripts/backup.sh
+
+restore:
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<timestamp> [FORCE=1]" >&2; exit 2; }
+	bash scripts/restore.sh "$(BACKUP)" $(if $(FORCE),--force)
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

@@ -734,6 +734,17 @@ def _check_reviewable(answer: Answer) -> None:
         )
 
 
+def review_refusal(answer: Answer, action: str) -> str | None:
+    """Why a reviewer cannot verify or return this answer now (None when they can), so that a
+    page can say so even when it no longer shows the review forms."""
+    try:
+        _check_reviewable(answer)
+        _check_answer_move(answer, action)
+    except WorkflowError as error:
+        return str(error.message)
+    return None
+
+
 def _start_review(answer: Answer, actor) -> None:
     if answer.assessment.state == AssessmentState.SUBMITTED:
         assessment = _locked_assessment(answer.assessment_id)

@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from dimensions.models import FrameworkVersion
 from regions.models import Region
-from smartprov.api.fields import NamedChoiceField
+from smartprov.api.fields import NamedChoiceField, StrictCharField
 
 from ..choices import AnswerState, AssessmentState, CycleStatus, EventKind
 from ..models import Answer, AnswerEvent, Assessment, AssessmentEvent, Cycle, Evidence
@@ -195,7 +195,7 @@ class AnswerUpdateSerializer(serializers.Serializer):
     self_level = serializers.IntegerField(
         min_value=1, max_value=5, required=False, allow_null=True, help_text=_("1 to 5, or null.")
     )
-    justification = serializers.CharField(
+    justification = StrictCharField(
         required=False, allow_blank=True, max_length=MAX_JUSTIFICATION, trim_whitespace=False
     )
     links = serializers.ListField(
@@ -207,22 +207,22 @@ class AnswerUpdateSerializer(serializers.Serializer):
 
 
 class AnswerReturnSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         max_length=MAX_REASON,
         help_text=_("Why the answer goes back (required; sent to the agency)."),
     )
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REASON)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=MAX_REASON)
 
 
 class AnswerVerifySerializer(serializers.Serializer):
     verified_level = serializers.IntegerField(min_value=1, max_value=5)
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=MAX_REASON,
         help_text=_("Required when the verified level differs from the self-assessed level."),
     )
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REASON)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=MAX_REASON)
 
 
 # ----------------------------------------------------------------------------- assessments
@@ -280,7 +280,7 @@ class AssessmentSubmitResultSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=MAX_REASON)
+    reason = StrictCharField(max_length=MAX_REASON)
 
 
 # ----------------------------------------------------------------------------- cycles
@@ -331,7 +331,7 @@ class CycleCreateSerializer(serializers.Serializer):
         queryset=FrameworkVersion.objects.all(), help_text=_("Framework version id.")
     )
     year = serializers.IntegerField(min_value=2000, max_value=2100)
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     regions = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Region.objects.all(),

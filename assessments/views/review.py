@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dimensions.exceptions import FrameworkIncompleteError
 
 from .. import services
-from ..choices import AnswerState, AssessmentState
+from ..choices import AnswerAction, AnswerState, AssessmentState
 from ..exceptions import WorkflowError
 from ..forms.review import (
     CommentForm,
@@ -234,6 +234,12 @@ def _after_review(request: HttpRequest, answer_id: int) -> HttpResponseRedirect:
 @require_POST
 def answer_verify(request: HttpRequest, pk: int) -> HttpResponse:
     answer = _answer_page(request, pk, Action.REVIEW)
+    refusal = services.review_refusal(answer, AnswerAction.VERIFY)
+    if refusal:
+        # The page hides the review forms of an answer that cannot be reviewed now (another
+        # reviewer acted first, or it is not submitted): the refusal must still be said.
+        messages.error(request, refusal)
+        return _render_answer(request, answer, status=400)
     form = VerifyForm(request.POST, answer=answer)
     if form.is_valid():
         # Where to go next is decided before the answer leaves the queue.
@@ -266,6 +272,12 @@ def answer_verify(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def answer_return(request: HttpRequest, pk: int) -> HttpResponse:
     answer = _answer_page(request, pk, Action.REVIEW)
+    refusal = services.review_refusal(answer, AnswerAction.RETURN)
+    if refusal:
+        # The page hides the review forms of an answer that cannot be reviewed now (another
+        # reviewer acted first, or it is not submitted): the refusal must still be said.
+        messages.error(request, refusal)
+        return _render_answer(request, answer, status=400)
     form = ReturnForm(request.POST)
     if form.is_valid():
         response = _after_review(request, answer.pk)

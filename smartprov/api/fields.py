@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_choice_description_list
 from rest_framework import serializers
@@ -44,3 +45,15 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
         )
         auto_schema.registry.register_on_missing(component)
         return component.ref
+
+
+class StrictCharField(serializers.CharField):
+    """Text that refuses numbers, booleans and lists instead of turning them into text
+    (DRF's CharField accepts {"reason": 42} as "42")."""
+
+    default_error_messages = {"not_a_string": _("Not a valid string.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)

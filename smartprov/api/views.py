@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .exceptions import ApiError, error_payload
+from .fields import StrictCharField
 from .pagination import StandardPagination
 from .schema import ApiAutoSchema, error_response
 
@@ -58,8 +59,8 @@ class ApiViewMixin:
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(
         max_length=4096, trim_whitespace=False, style={"input_type": "password"}
     )
 
