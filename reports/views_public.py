@@ -17,12 +17,14 @@ exactly its numbers (`public:chart_csv`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import statistics
 from collections.abc import Callable
 from typing import Any
 
 from csp.decorators import csp_replace
+from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -155,6 +157,42 @@ def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], d
         data = build(rows)
         cache.set(key, data, CACHE_SECONDS)
     return data
+
+
+def cache_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve anonymous visitors the page's rendered HTML from the cache.
+
+    Public pages carry nothing personal for anonymous visitors (no CSRF token: the language
+    switch is a link), so the whole response is cached, keyed like the page data by the set
+    of published snapshots, the language and the full path: publishing changes the key.
+    Logged-in users, pending messages and anything but a plain 200 bypass it.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if len(messages.get_messages(request)):
+            return view(request, *args, **kwargs)
+        raw = ":".join(
+            [
+                str(CACHE_VERSION),
+                get_language() or "",
+                request.get_full_path(),
+                public.published_digest(public.published_rows()),
+            ]
+        )
+        key = "public-html:" + hashlib.sha256(raw.encode()).hexdigest()
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache.set(key, (response.content, response["Content-Type"]), CACHE_SECONDS)
+        return response
+
+    return wrapped
 
 
 def _dimension_labels(elements) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -654,6 +692,7 @@ def home_context(request: HttpRequest) -> dict:
 
 
 @require_GET
+@cache_public_page
 def region(request: HttpRequest, code: str) -> HttpResponse:
     place = public.get_region(code)
     cycle_id = _cycle_param(request)
@@ -662,6 +701,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@cache_public_page
 def dimension(request: HttpRequest, code: str) -> HttpResponse:
     cycle_id = _cycle_param(request)
     data = _cached("dimension", [code, cycle_id], lambda rows: dimension_data(code, rows, cycle_id))
@@ -669,6 +709,7 @@ def dimension(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@cache_public_page
 def semarang_raya_map(request: HttpRequest) -> HttpResponse:
     cycle_id = _cycle_param(request)
     data = _cached("map", [cycle_id], lambda rows: map_data(rows, cycle_id))
@@ -676,12 +717,14 @@ def semarang_raya_map(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cache_public_page
 def methodology(request: HttpRequest) -> HttpResponse:
     data = _cached("methodology", [], methodology_data)
     return render(request, "reports/public/methodology.html", data)
 
 
 @require_GET
+@cache_public_page
 def role_map(request: HttpRequest, code: str) -> HttpResponse:
     """Which agency leads or supports each element in a region: reference data, read live
     (four queries), shown as a table whose cells say the role in words."""

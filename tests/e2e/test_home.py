@@ -12,8 +12,7 @@ def test_home_is_indonesian_and_switches_to_english(
     assert page.locator("html").get_attribute("lang") == "id"
     assert page.get_by_role("heading", name="Enam dimensi").is_visible()
     page.screenshot(path=artifacts / "home-id.png", full_page=True)
-    page.get_by_label("Bahasa").select_option("en")
-    page.get_by_role("button", name="Ganti").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_url(live_server.url + "/en/")
     assert page.get_by_role("heading", name="Six dimensions").is_visible()
     page.screenshot(path=artifacts / "home-en.png", full_page=True)

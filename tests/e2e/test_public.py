@@ -85,8 +85,7 @@ def test_language_switch_changes_the_chart_labels(live_server, published, page, 
     indonesian = radar_axes(page)
     assert "Tata Kelola Cerdas" in indonesian
     assert page.locator("#chart-radar .main-svg text", has_text="Tata Kelola").count() >= 1
-    page.get_by_label("Bahasa").select_option("en")
-    page.get_by_role("button", name="Ganti").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_url(f"{live_server.url}/en/regions/{KOTA_SEMARANG}/")
     page.wait_for_function(ALL_CHARTS_DRAWN, timeout=30_000)
     english = radar_axes(page)

@@ -136,11 +136,18 @@ def test_home_in_english_under_the_en_prefix(client, reference_data):
 
 
 @pytest.mark.django_db
-def test_the_language_switcher_is_on_the_page_and_switches(client, reference_data):
+def test_the_language_switcher_links_to_the_same_page_in_each_language(client, reference_data):
     html = client.get("/").content.decode()
-    assert 'action="/i18n/setlang/"' in html and 'name="language"' in html
-    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    assert response.status_code == 302 and response["Location"] == "/en/"
+    assert 'href="/en/"' in html and 'hreflang="en"' in html
+    assert 'href="/" lang="id" hreflang="id" aria-current="true"' in html
+    html = client.get("/en/methodology/").content.decode()
+    assert 'href="/methodology/" lang="id"' in html
+
+
+@pytest.mark.django_db
+def test_public_pages_carry_no_per_visitor_token_for_anonymous_visitors(client, reference_data):
+    html = client.get("/").content.decode()
+    assert "csrfmiddlewaretoken" not in html and "X-CSRFToken" not in html
 
 
 @pytest.mark.django_db
