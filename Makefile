@@ -32,7 +32,7 @@ dev-deps: $(VENV)/.dev-installed
 
 # Catalogues are compiled with Babel (pure Python), so no GNU gettext is needed to run.
 messages: $(VENV)/.base-installed
-	$(VENV)/bin/pybabel compile --use-fuzzy -d locale -D django --statistics 2>&1 | tail -n 2
+	$(VENV)/bin/pybabel compile -d locale -D django --statistics 2>&1 | tail -n 2
 	@if [ -f locale/id/LC_MESSAGES/djangojs.po ]; then $(VENV)/bin/pybabel compile -d locale -D djangojs; fi
 
 migrate: deps
