@@ -186,6 +186,9 @@ def write_settings_shim(folder: Path, static_root: Path) -> str:
         "from smartprov.settings.production import *  # noqa: F403\n"
         f"STATIC_ROOT = {str(static_root)!r}\n"
     )
+    (folder / "bench_pages_stack_settings.py").write_text(
+        "from bench_pages_settings import *  # noqa: F403\nROOT_URLCONF = 'bench.minimal_urls'\n"
+    )
     return "bench_pages_settings"
 
 
@@ -413,8 +416,12 @@ def main() -> int:
             processes.append(
                 start_gunicorn("bench.minimal_wsgi", minimal_port, server_env, minimal_log)
             )
+            stack_port, stack_log = free_port(), tmp / "gunicorn-stack.log"
+            stack_env = dict(server_env, DJANGO_SETTINGS_MODULE="bench_pages_stack_settings")
+            processes.append(start_gunicorn("smartprov.wsgi", stack_port, stack_env, stack_log))
             wait_until_up(portal_port, HOME_PATH, processes[0], portal_log)
             wait_until_up(minimal_port, "/", processes[1], minimal_log)
+            wait_until_up(stack_port, "/", processes[2], stack_log)
 
             home_status, _body = get(portal_port, HOME_PATH)
             region_status, _body = get(portal_port, REGION_PATH)
@@ -448,6 +455,7 @@ def main() -> int:
             region = measure("region page", portal_port, region_path, wrk)
             home = measure("home page", portal_port, HOME_PATH, wrk)
             minimal = measure("minimal view", minimal_port, "/", wrk)
+            stack = measure("minimal view, portal stack", stack_port, "/", wrk)
     except (BenchTimeout, RuntimeError, subprocess.SubprocessError) as error:
         print(f"bench_pages: failed: {error}", file=sys.stderr)
         return 1
@@ -457,6 +465,11 @@ def main() -> int:
             stop(process)
 
     ratio = region.rps / minimal.rps
+    stack_ratio = region.rps / stack.rps
+    print(
+        f"region page against the minimal view through the portal's own middleware stack: "
+        f"{stack_ratio:.2f} (that view alone reaches {stack.rps / minimal.rps:.2f} of the bare one)"
+    )
     home_ratio = home.rps / minimal.rps
     print(
         f"ratios to the minimal view: region page {ratio:.2f}, home page {home_ratio:.2f}; "
@@ -472,7 +485,8 @@ def main() -> int:
     )
     print(
         f"bench: pages: page_rps={region.rps:.1f} minimal_rps={minimal.rps:.1f} "
-        f"ratio={ratio:.2f} p99_ms={region.p99_ms:.1f}"
+        f"ratio={ratio:.2f} p99_ms={region.p99_ms:.1f} "
+        f"stack_rps={stack.rps:.1f} stack_ratio={stack_ratio:.2f}"
     )
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from functools import cache
 
 import pandas as pd
@@ -53,6 +54,10 @@ PROGRESS_STARTED, PROGRESS_LOADED, PROGRESS_SCORED, PROGRESS_DONE = 5, 35, 70, 1
 
 #: Redis key of the fault-injection hook (see `_fault_injection_point`).
 FAIL_ONCE_KEY = "smartprov:test:fail-once:{run_id}"
+#: Redis key of the slow-build hook (see `_slow_injection_point`), and the longest it holds a
+#: build, whatever the key says.
+SLOW_KEY = "smartprov:test:slow:{run_id}"
+SLOW_MAX_S = 60
 
 MAX_ERROR = 4000
 
@@ -230,6 +235,7 @@ def report_build(*, run_id: int, final_attempt: bool = True) -> ReportRun:
         )
         with transaction.atomic():
             reports = [_store(run, cycle, inputs, item, region_ids) for item in planned]
+            _slow_injection_point(run.pk)
             run.reports.add(*reports)
             _finish(run, RunState.SUCCEEDED)
         return run
@@ -512,6 +518,30 @@ def _fault_injection_point(run_id: int) -> None:
         raise OperationalError(f"injected transient failure (run {run_id})")
 
 
+def _slow_injection_point(run_id: int) -> None:
+    """Slow-build hook used by the fault tests (tests/faults, docs/reports.md).
+
+    Runs inside the transaction that stores a build's snapshots, after they are written and
+    before it commits. When the Redis key ``smartprov:test:slow:<run_id>`` exists on the
+    broker, the hook sets it to ``reached`` (so the test knows the build is here) and waits
+    while the key exists, at most `SLOW_MAX_S`: the test can then kill the worker in the middle
+    of a build and check that none of its snapshots is visible. Costs one Redis round trip;
+    never holds or fails a build without the key, and a Redis error is ignored.
+    """
+    client = _fault_redis()
+    if client is None:
+        return
+    key = SLOW_KEY.format(run_id=run_id)
+    try:
+        if not client.set(key, "reached", xx=True, keepttl=True):  # only if the key exists
+            return
+        deadline = time.monotonic() + SLOW_MAX_S
+        while time.monotonic() < deadline and client.exists(key):
+            time.sleep(0.1)
+    except Exception:  # the hook must never break a real build
+        return
+
+
 # --------------------------------------------------------------------------- publishing
 
 
@@ -550,6 +580,7 @@ def report_publish(*, actor, report: MaturityReport) -> MaturityReport:
 
 __all__ = [
     "FAIL_ONCE_KEY",
+    "SLOW_KEY",
     "TRANSIENT_ERRORS",
     "BuildError",
     "report_build",
