@@ -80,7 +80,7 @@ AGENCY_COLUMNS = [
     Column("submitted", gettext_lazy("Submitted"), True, lambda a: a.counts.submitted),
     Column("returned", gettext_lazy("Returned"), True, lambda a: a.counts.returned),
     Column("verified", gettext_lazy("Verified"), True, lambda a: a.counts.verified),
-    Column("complete", gettext_lazy("% complete"), True, lambda a: a.counts.percent_complete),
+    Column("complete", gettext_lazy("Complete (%)"), True, lambda a: a.counts.percent_complete),
     Column("deadline", gettext_lazy("Entry deadline"), False, lambda a: a.deadline),
     Column("late", gettext_lazy("Late"), False, lambda a: (a.late, a.counts.open)),
 ]
