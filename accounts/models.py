@@ -24,3 +24,17 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.get_full_name() or self.username
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if getattr(self, "_password_changed", False):
+            # "Logout everywhere" on a password change: Django already ends the other browser
+            # sessions (session hash); API tokens issued for the old password end here.
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
+            self._password_changed = False
+
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self._password_changed = True
