@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
+from django.utils import translation
 
 from assessments.choices import CycleStatus
 from assessments.exceptions import WorkflowError
@@ -203,7 +204,7 @@ def test_final_levels_of_unapproved_assessments_do_not_count(
 
 
 def test_final_build_of_an_unapproved_region_is_refused(cast, cycle):
-    with pytest.raises(WorkflowError) as error:
+    with translation.override("en"), pytest.raises(WorkflowError) as error:
         services.report_run_start(
             actor=cast.admin, cycle=cycle, region=cast.region_b, kind=ReportKind.FINAL
         )
@@ -214,9 +215,10 @@ def test_final_build_of_an_unapproved_region_is_refused(cast, cycle):
 def test_final_build_of_a_cycle_without_approvals_fails_with_a_clear_error(
     cast, cycle, django_capture_on_commit_callbacks
 ):
-    run = start(
-        cast.admin, cycle, kind=ReportKind.FINAL, capture=django_capture_on_commit_callbacks
-    )
+    with translation.override("en"):
+        run = start(
+            cast.admin, cycle, kind=ReportKind.FINAL, capture=django_capture_on_commit_callbacks
+        )
     assert run.state == RunState.FAILED
     assert "no approved assessment" in run.error
     assert run.attempts == 1
@@ -332,9 +334,10 @@ def test_a_broker_that_cannot_be_reached_fails_the_run_with_the_reason(
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
 
     monkeypatch.setattr(tasks.run_report, "delay", unreachable)
-    run = start(
-        cast.admin, approved_a, region=cast.region_a, capture=django_capture_on_commit_callbacks
-    )
+    with translation.override("en"):
+        run = start(
+            cast.admin, approved_a, region=cast.region_a, capture=django_capture_on_commit_callbacks
+        )
     assert run.state == RunState.FAILED
     assert "could not be queued" in run.error and "6379" in run.error
 

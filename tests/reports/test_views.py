@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from dimensions.models import Element
 from reports import scoring, services
@@ -93,9 +94,10 @@ def test_rebuild_form_queues_a_build_and_shows_its_progress(
 
 def test_rebuild_form_explains_why_a_final_build_is_refused(client, cast, cycle):
     login(client, cast.admin)
+    with translation.override("en"):
+        url = reverse("reports:run_start")  # the English page
     response = client.post(
-        reverse("reports:run_start"),
-        {"cycle": cycle.pk, "region": cast.region_b.pk, "kind": ReportKind.FINAL},
+        url, {"cycle": cycle.pk, "region": cast.region_b.pk, "kind": ReportKind.FINAL}
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -245,11 +247,9 @@ def test_provisional_report_page_has_no_publish_button(
     with django_capture_on_commit_callbacks(execute=True):
         services.report_run_start(actor=cast.admin, cycle=cycle, kind=ReportKind.PROVISIONAL)
     report = MaturityReport.objects.get(region=cast.region_b)
-    body = (
-        login(client, cast.admin)
-        .get(reverse("reports:report_detail", args=[report.pk]))
-        .content.decode()
-    )
+    with translation.override("en"):
+        url = reverse("reports:report_detail", args=[report.pk])  # the English page
+    body = login(client, cast.admin).get(url).content.decode()
     assert "Provisional" in body
     assert reverse("reports:report_publish", args=[report.pk]) not in body
 
