@@ -166,9 +166,14 @@ def round_published(score: Any) -> Any:
 
 def maturity_level(score: Any) -> Any:
     """floor(score), guarded so that 2.9999999999999996 is 3; 0 means below level 1."""
-    guarded = np.round(np.asarray(score, dtype=np.float64), _LEVEL_GUARD_DECIMALS)
-    level = np.floor(guarded).astype(np.int64)
-    return int(level) if np.ndim(level) == 0 else level
+    # np.round(score, 9), worked in one buffer: the same multiply, rint and divide it does
+    scale = 10.0**_LEVEL_GUARD_DECIMALS
+    values = np.asarray(score, dtype=np.float64)
+    guarded = np.multiply(values, scale, out=np.empty(values.shape))
+    np.rint(guarded, out=guarded)
+    np.divide(guarded, scale, out=guarded)
+    level = np.floor(guarded, out=guarded).astype(np.int64)
+    return int(level) if level.ndim == 0 else level
 
 
 def _predicate_band(score_rounded: Any) -> np.ndarray:
@@ -239,13 +244,11 @@ def _encode(
 
     Missing values are an error unless ``missing`` names the value that stands for them.
     """
-    numpy_int = isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu"
-    if numpy_int and len(series):  # e.g. cycle ids: no hashing needed
-        values = series.to_numpy()
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * len(values) + (1 << 16):
-            inverse, offsets, _ = _compact(values.astype(np.int64) - low, high - low + 1)
-            return inverse, (offsets + low).astype(values.dtype)
+    int_range = _small_int_range(series)
+    if int_range is not None:  # e.g. cycle ids: no hashing needed
+        values, low, span = int_range
+        inverse, offsets, _ = _compact(np.subtract(values, low, dtype=np.int64), span)
+        return inverse, (offsets + low).astype(values.dtype)
     codes, uniques = _factorize(series)
     if len(codes) and codes.min() < 0:
         if missing is None:
@@ -261,6 +264,17 @@ def _encode(
     return (codes if rank is None else rank[codes]), labels
 
 
+def _small_int_range(series: pd.Series) -> tuple[np.ndarray, int, int] | None:
+    """(values, lowest value, span) of a numpy integer column whose values lie in a range
+    small enough to count in, else None."""
+    if not (isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu") or not len(series):
+        return None
+    values = series.to_numpy()
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    return (values, low, span) if span <= 4 * len(values) + (1 << 16) else None
+
+
 def _compact(keys: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inverse, sorted unique keys, lookup) of non-negative integer keys below ``key_range``;
     ``lookup[k]`` is the position of key k among the uniques (meaningless when k is absent)."""
@@ -270,7 +284,7 @@ def _compact(keys: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray, 
         inverse = codes if rank is None else rank[codes]
         return inverse, uniques, None  # type: ignore[return-value]
     counts = np.bincount(keys, minlength=key_range)
-    uniques = np.flatnonzero(counts)
+    uniques = np.flatnonzero(counts > 0)
     if len(uniques) == key_range:  # every key present: the keys are their own positions
         return keys, uniques, uniques
     lookup = np.zeros(key_range, dtype=np.int64)  # calloc: untouched pages cost nothing
@@ -280,7 +294,10 @@ def _compact(keys: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray, 
 
 def _levels(series: pd.Series, what: str) -> np.ndarray:
     try:
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if series.dtype == np.float64:
+            values = series.to_numpy()  # a view, not the copy that na_value= makes
+        else:
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be numeric") from exc
     if len(values):
@@ -327,6 +344,7 @@ class _Framework:
     dimensions: np.ndarray  # labels, sorted
     dimension_index: pd.Index
     element_dimension: np.ndarray  # dimension position of each element
+    indicator_element: np.ndarray  # element position of each indicator
     indicator_dimension: np.ndarray  # dimension position of each indicator
     element_starts: np.ndarray  # first indicator of each element
     dimension_starts: np.ndarray  # first element of each dimension
@@ -351,8 +369,8 @@ def _prepare_framework(framework: pd.DataFrame) -> _Framework:
     dim, dim_labels = _encode(framework["dimension"], "framework.dimension")
     el, el_labels = _encode(framework["element"], "framework.element")
     ind, ind_labels = _encode(framework["indicator"], "framework.indicator")
-    if len(np.unique(ind)) != len(framework):
-        counts = np.bincount(ind, minlength=len(ind_labels))
+    counts = np.bincount(ind, minlength=len(ind_labels))
+    if counts.max() > 1:
         raise ValueError(f"framework repeats indicator(s) {ind_labels[counts > 1][:5].tolist()}")
     w_dim = _weights(framework["w_dimension"], "framework.w_dimension")
     w_el = _weights(framework["w_element"], "framework.w_element")
@@ -400,6 +418,7 @@ def _prepare_framework(framework: pd.DataFrame) -> _Framework:
         dimensions=dim_labels,
         dimension_index=pd.Index(dim_labels),
         element_dimension=element_dimension,
+        indicator_element=indicator_element,
         indicator_dimension=dim,
         element_starts=element_starts,
         dimension_starts=dimension_starts,
@@ -549,6 +568,35 @@ class ScoringResult:
 # --------------------------------------------------------------------------------------------
 
 
+def _code_dtype(n_categories: int) -> type:
+    """The integer type pandas keeps the codes of ``n_categories`` categories in (it holds -1
+    too). Codes built in it go into a Categorical without a conversion pass."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _positions(index: pd.Index, series: pd.Series) -> np.ndarray:
+    """``index.get_indexer`` of a column's values, -1 where absent. A categorical column looks
+    up each category once instead of every row."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = series.dtype.categories
+        if categories.dtype == index.dtype and categories.equals(index):
+            return series.cat.codes.to_numpy()  # e.g. a column of a result over the same labels
+        numeric = categories.dtype.kind in "iuf"
+        raw = categories.to_numpy() if numeric else categories.to_numpy(dtype=object)
+        found = np.append(index.get_indexer(raw), -1)  # code -1 (a missing value) -> -1
+        return found[series.cat.codes.to_numpy()]
+    return index.get_indexer(_raw_values(series))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a small integer array (np.unique hashes: slower here)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 @dataclass(frozen=True, eq=False)
 class _Groups:
     """The (cycle, region) pairs present in answers, sorted, and their labels."""
@@ -557,8 +605,10 @@ class _Groups:
     region_labels: np.ndarray
     cycle_dtype: pd.CategoricalDtype
     region_dtype: pd.CategoricalDtype
-    cycle: np.ndarray  # cycle code of each group
-    region: np.ndarray  # region code of each group
+    cycle: np.ndarray  # cycle code of each group (int64: safe in key arithmetic)
+    region: np.ndarray  # region code of each group (int64)
+    cycle_codes: np.ndarray  # the same in the Categorical code type, for label columns
+    region_codes: np.ndarray
     keys: np.ndarray  # cycle code * len(region_labels) + region code of each group
     lookup: np.ndarray | None  # key -> group (meaningless for other keys); None: search keys
 
@@ -580,9 +630,20 @@ class _Groups:
         return np.where(known & (self.keys[group] == key), group, -1)
 
     def columns(self, group: np.ndarray) -> dict[str, Any]:
+        """cycle and region columns of rows that belong to these groups."""
         return {
-            "cycle": _categorical(self.cycle[group], self.cycle_dtype),
-            "region": _categorical(self.region[group], self.region_dtype),
+            "cycle": _categorical(self.cycle_codes[group], self.cycle_dtype),
+            "region": _categorical(self.region_codes[group], self.region_dtype),
+        }
+
+    def repeated_columns(self, width: int) -> dict[str, Any]:
+        """cycle and region columns of a table with ``width`` rows per group in each basis,
+        in (basis, group, ...) order."""
+        return {
+            "cycle": _categorical(np.repeat(_per_basis(self.cycle_codes), width), self.cycle_dtype),
+            "region": _categorical(
+                np.repeat(_per_basis(self.region_codes), width), self.region_dtype
+            ),
         }
 
 
@@ -590,9 +651,17 @@ def _frame(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)  # no consolidation copy of the columns
 
 
-def _both(per_basis: list[np.ndarray]) -> np.ndarray:
-    """Per-basis arrays -> one column in the (basis, ...) row order of every table."""
+def _both(per_basis: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """Per-basis arrays -> one column in the (basis, ...) row order of every table: a view of
+    an array whose first axis is the basis, else a concatenation."""
+    if isinstance(per_basis, np.ndarray):
+        return per_basis.reshape(-1)
     return np.concatenate([np.ravel(x) for x in per_basis])
+
+
+def _per_basis(values: np.ndarray) -> np.ndarray:
+    """A column that is the same in every basis, repeated for each."""
+    return np.tile(values, len(BASES))
 
 
 def _basis_column(rows_per_basis: int) -> pd.Categorical:
@@ -614,14 +683,17 @@ def compute(
     dense = _densify(answers, fw)
     groups = dense.groups
 
-    parts = [_aggregate(fw, dense.scores[b], dense.missing[b]) for b in range(len(BASES))]
-    el_score, el_answered, dim_score, dim_answered, index = map(list, zip(*parts, strict=True))
+    scratch = np.empty(dense.owner.shape)  # one (group, indicator) buffer for the products
+    el_score, el_answered, dim_score, dim_answered, index = _aggregate(fw, dense, scratch)
+    # The agency table first: it is the last to need the dense layout, which is then freed
+    # before the other tables allocate their columns.
+    agencies = _agency_table(fw, dense, scratch)
+    del dense, scratch
     elements = _element_table(fw, groups, el_score, el_answered)
     dimensions = _dimension_table(fw, groups, dim_score, dim_answered)
     regions = _region_table(fw, groups, index, dim_answered)
-    agencies = _agency_table(fw, dense)
     cluster_table = _cluster_table(cluster, fw, groups, dim_score, index)
-    gaps = _gap_table(targets, fw, groups, elements)
+    gaps = _gap_table(targets, fw, groups, el_score)
     changes = _change_table(previous, fw, groups, dim_score, index)
     return ScoringResult(
         elements=elements,
@@ -640,16 +712,23 @@ class _Dense:
     order). Every sum runs over this layout, never in input row order."""
 
     groups: _Groups
-    owner: np.ndarray  # (group, indicator) agency code (intp), -1 where no answer row
+    owner: np.ndarray  # (group, indicator) agency code, -1 where no answer row
     full: bool  # every (group, indicator) has an answer row
     agency_labels: np.ndarray
-    scores: list[np.ndarray]  # per basis, (group, indicator) level, unanswered = 0
+    # per basis, (group, indicator) level, 0 where unanswered: small integers when unpacked
+    # from whole levels, float64 otherwise (the products with the weights are the same)
+    levels: list[np.ndarray]
     missing: list[np.ndarray]  # per basis, (group, indicator) True where unanswered
+    missing_cells: list[np.ndarray]  # per basis, the flat positions of those cells
+
+
+# Bits of a packed cell: agency code << 6 | final level << 3 | self level (whole levels 0-5).
+_PACK_SHIFT = 6
+_PACK_EMPTY = -1 << _PACK_SHIFT  # a cell without a row: agency -1, levels 0
 
 
 def _densify(answers: pd.DataFrame, fw: _Framework) -> _Dense:
     n_ind = len(fw.indicators)
-    cycle, cycle_labels = _encode(answers["cycle"], "answers.cycle")
     region, region_labels = _encode(answers["region"], "answers.region")
     ind_codes, ind_uniques = _factorize(answers["indicator"])
     if len(ind_codes) and ind_codes.min() < 0:
@@ -662,71 +741,143 @@ def _densify(answers: pd.DataFrame, fw: _Framework) -> _Dense:
             unknown = ind_uniques[(ind_pos < 0) & used][:5].tolist()
             raise ValueError(f"answers name indicator(s) not in the framework: {unknown}")
     n_reg = len(region_labels)
-    key = cycle.astype(np.int64)  # a fresh buffer, worked in place: rows are many
-    key *= n_reg
-    key += region
-    del cycle, region
-    cell, group_keys, lookup = _compact(key, len(cycle_labels) * n_reg)
-    del key
+    int_range = _small_int_range(answers["cycle"])
+    if int_range is not None:
+        # cycle ids in a small range (one cycle, as a build has, or a few years): key the rows
+        # by (cycle - lowest, region) at once, and find the cycles present from the groups
+        values, low, span = int_range
+        if span == 1:
+            key = region.astype(np.int64)  # a fresh buffer, worked in place
+        else:
+            key = np.subtract(values, low, dtype=np.int64)
+            key *= n_reg
+            key += region
+        if len(key) == span * n_reg * n_ind:
+            # One row per possible (cycle, region, indicator): every group is present, or a
+            # slot is repeated, which the count of filled cells below reveals. No need to
+            # look for the groups present.
+            cell = key
+            group_keys = lookup = np.arange(span * n_reg)
+        else:
+            cell, group_keys, lookup = _compact(key, span * n_reg)
+        offset = group_keys // n_reg
+        present = _distinct(offset)
+        cycle_labels = (present + low).astype(values.dtype)
+        if len(present) < span:  # years without answers in between: number those present
+            rank = np.zeros(span, dtype=np.int64)
+            rank[present] = np.arange(len(present))
+            group_keys = rank[offset] * n_reg + (group_keys - offset * n_reg)
+            lookup = None
+    else:
+        cycle, cycle_labels = _encode(answers["cycle"], "answers.cycle")
+        key = np.multiply(cycle, n_reg, dtype=np.int64)  # a fresh buffer, worked in place
+        key += region
+        cell, group_keys, lookup = _compact(key, len(cycle_labels) * n_reg)
+        del cycle
+    del key, region
+    group_cycle, group_region = group_keys // max(n_reg, 1), group_keys % max(n_reg, 1)
     groups = _Groups(
         cycle_labels=cycle_labels,
         region_labels=region_labels,
         cycle_dtype=_dtype_of(cycle_labels),
         region_dtype=_dtype_of(region_labels),
-        cycle=group_keys // max(n_reg, 1),
-        region=group_keys % max(n_reg, 1),
+        cycle=group_cycle,
+        region=group_region,
+        cycle_codes=group_cycle.astype(_code_dtype(len(cycle_labels))),
+        region_codes=group_region.astype(_code_dtype(n_reg)),
         keys=group_keys,
         lookup=lookup,
     )
     cell *= n_ind  # our own buffer: the group of each row becomes its dense cell
-    cell += np.take(ind_pos, ind_codes)
+    if len(ind_pos) <= n_ind and _is_range(ind_pos):  # codes already in canonical order
+        cell += ind_codes
+    else:
+        cell += np.take(ind_pos, ind_codes)
     del ind_codes
     n_cells = groups.n * n_ind
     # rows already in canonical order (cycle, region, dimension, element, indicator) and
     # complete, as a selector can deliver them, need no scatter: the columns are the layout
-    in_order = len(cell) == n_cells and bool((cell == np.arange(n_cells)).all())
+    in_order = len(cell) == n_cells and _is_range(cell)
 
     agency, agency_labels = _encode(answers["agency"], "answers.agency", missing="")
+    n_ag = len(agency_labels)
+    values = [_levels(answers[_LEVEL_COLUMN[b]], f"answers.{_LEVEL_COLUMN[b]}") for b in BASES]
+    # Levels are whole numbers in practice: as small integers (0 where unanswered) they take
+    # an eighth of the memory of floats, and give the same products with the weights.
+    whole = _whole_levels(values)
     if in_order:
-        owner = agency.astype(np.intp)
-    else:
-        owner = np.full(n_cells, -1, dtype=np.intp)
+        owner = agency.astype(_code_dtype(n_ag))
+        levels = [_filled(v) for v in values] if whole is None else whole
+    elif whole is not None and len(BASES) == 2 and n_ag < 1 << 24:
+        # One scatter of the agency and both levels packed in a small integer, instead of one
+        # scatter per array: a random scatter of a million rows is what costs here.
+        packed_dtype = np.int16 if n_ag < 1 << (15 - _PACK_SHIFT) else np.int32
+        packed = agency.astype(packed_dtype)
+        packed <<= _PACK_SHIFT
+        packed |= whole[0] << 3
+        packed |= whole[1]
+        dense = np.full(n_cells, _PACK_EMPTY, dtype=packed_dtype)
+        dense[cell] = packed
+        del packed
+        owner = dense >> _PACK_SHIFT
+        levels = [dense >> 3, dense]
+        for level in levels:
+            level &= 7
+        del dense
+    else:  # levels with decimals: scatter them as they are
+        owner = np.full(n_cells, -1, dtype=_code_dtype(n_ag))
         owner[cell] = agency
-    del agency
+        levels = []
+        for v in values:
+            level = np.zeros(n_cells)
+            level[cell] = _filled(v)
+            levels.append(level)
+    missing = [level == 0 for level in levels]  # a level is 1-5: 0 is free for unanswered
+    del agency, values, whole
     n_filled = n_cells if in_order else int(np.count_nonzero(owner >= 0))
     if n_filled != len(answers):
         _raise_duplicate(cell, n_cells, groups, fw)
-
-    scores: list[np.ndarray] = []
-    missing: list[np.ndarray] = []
-    for basis in BASES:
-        column = _LEVEL_COLUMN[basis]
-        levels = _levels(answers[column], f"answers.{column}")
-        if in_order:
-            dense = levels.copy()
-        else:
-            dense = np.full(n_cells, np.nan)
-            dense[cell] = levels
-        unanswered = np.isnan(dense)
-        np.copyto(dense, 0.0, where=unanswered)
-        scores.append(dense.reshape(groups.n, n_ind))
-        missing.append(unanswered.reshape(groups.n, n_ind))
+    shape = (groups.n, n_ind)
     return _Dense(
         groups=groups,
-        owner=owner.reshape(groups.n, n_ind),
+        owner=owner.reshape(shape),
         full=n_filled == n_cells,
         agency_labels=agency_labels,
-        scores=scores,
-        missing=missing,
+        levels=[level.reshape(shape) for level in levels],
+        missing=[m.reshape(shape) for m in missing],
+        missing_cells=[np.flatnonzero(m) for m in missing],
     )
 
 
-def _small_int(n_values: int) -> type:
-    """Smallest signed integer type that holds -1 .. n_values - 1."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_values <= np.iinfo(dtype).max:
-            return dtype
-    return np.int64
+def _is_range(values: np.ndarray) -> bool:
+    """values == 0, 1, ..., n - 1 (integers): they start at 0, end at n - 1 and rise strictly,
+    which needs no arange of n. A shuffled input is refuted on its first rows."""
+    head = min(len(values), 1024)
+    if not (values[:head] == np.arange(head)).all():
+        return False
+    return len(values) == head or (
+        values[-1] == len(values) - 1 and bool((values[1:] > values[:-1]).all())
+    )
+
+
+def _whole_levels(values: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The levels of each basis as int8, 0 where unanswered, when every one is a whole
+    number (they are, in practice); else None."""
+    codes = []
+    for v in values:
+        code = np.empty(len(v), dtype=np.int8)
+        np.fmax(v, 0.0, out=code, casting="unsafe")  # levels are checked to lie in 1-5
+        # whole: every level equals its code, except the unanswered (NaN), whose code is 0
+        if np.count_nonzero(code == v) + len(v) - np.count_nonzero(code) != len(v):
+            return None
+        codes.append(code)
+    return codes
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """The levels with 0 where unanswered (NaN). np.fmax skips NaN, and is many times faster
+    than np.nan_to_num."""
+    return np.fmax(values, 0.0)
 
 
 def _raise_duplicate(cell: np.ndarray, n_cells: int, groups: _Groups, fw: _Framework) -> None:
@@ -739,50 +890,85 @@ def _raise_duplicate(cell: np.ndarray, n_cells: int, groups: _Groups, fw: _Frame
     )
 
 
-def _aggregate(fw: _Framework, scores: np.ndarray, missing: np.ndarray):
-    """Element, dimension and region scores and answered counts of one basis, per group."""
-    n_groups = scores.shape[0]
+def _aggregate(fw: _Framework, dense: _Dense, scratch: np.ndarray):
+    """Element, dimension and region scores and answered counts, per basis and group: arrays
+    whose first axis is the basis, so that a table's column is a view, not a concatenation."""
+    n_groups = dense.groups.n
+    n_ind, n_el, n_dim = len(fw.indicators), len(fw.elements), len(fw.dimensions)
+    bases = len(BASES)
+    e = np.empty((bases, n_groups, n_el))
+    ea = np.empty((bases, n_groups, n_el), dtype=np.int64)
+    d = np.empty((bases, n_groups, n_dim))
+    da = np.empty((bases, n_groups, n_dim), dtype=np.int64)
+    r = np.empty((bases, n_groups))
     if n_groups == 0:
-        n_el, n_dim = len(fw.elements), len(fw.dimensions)
-        return (
-            np.zeros((0, n_el)), np.zeros((0, n_el), dtype=np.int64),
-            np.zeros((0, n_dim)), np.zeros((0, n_dim), dtype=np.int64), np.zeros(0),
-        )  # fmt: skip
-    # Each group's row is reduced on its own, in indicator order: its figures do not depend
-    # on the other groups. A weighted mean of values <= 5 is <= 5: np.minimum removes an ulp.
-    e = np.add.reduceat(scores * fw.w_indicator, fw.element_starts, axis=1)
-    e /= fw.w_indicator_sum
-    np.minimum(e, MAX_LEVEL, out=e)
-    d = np.add.reduceat(e * fw.w_element, fw.dimension_starts, axis=1)
-    d /= fw.w_element_sum
-    np.minimum(d, MAX_LEVEL, out=d)
-    r = (d * fw.w_dimension).sum(axis=1) / fw.w_dimension_sum
-    np.minimum(r, MAX_LEVEL, out=r)
-    # uint16 sums faster than int64 and holds the count of any real element
-    count = np.uint16 if fw.indicators_per_element.max() < 2**16 else np.int64
-    unanswered = np.add.reduceat(missing.view(np.uint8), fw.element_starts, axis=1, dtype=count)
-    ea = fw.indicators_per_element - unanswered.astype(np.int64)
-    da = np.add.reduceat(ea, fw.dimension_starts, axis=1)
+        return e, ea, d, da, r
+    for b in range(bases):
+        # Each group's row is reduced on its own, in indicator order: its figures do not
+        # depend on the other groups. A weighted mean of values <= 5 is <= 5: np.minimum
+        # removes an ulp.
+        products = np.multiply(dense.levels[b], fw.w_indicator, out=scratch)
+        np.add.reduceat(products, fw.element_starts, axis=1, out=e[b])
+        e[b] /= fw.w_indicator_sum
+        np.minimum(e[b], MAX_LEVEL, out=e[b])
+        np.add.reduceat(e[b] * fw.w_element, fw.dimension_starts, axis=1, out=d[b])
+        d[b] /= fw.w_element_sum
+        np.minimum(d[b], MAX_LEVEL, out=d[b])
+        np.divide((d[b] * fw.w_dimension).sum(axis=1), fw.w_dimension_sum, out=r[b])
+        np.minimum(r[b], MAX_LEVEL, out=r[b])
+        missing, missing_cells = dense.missing[b], dense.missing_cells[b]
+        if 4 * len(missing_cells) < missing.size:  # the usual few unanswered: count only those
+            group = missing_cells // n_ind
+            element = fw.indicator_element[missing_cells - group * n_ind]
+            group *= n_el
+            group += element
+            unanswered = np.bincount(group, minlength=n_groups * n_el).reshape(n_groups, n_el)
+        else:  # uint16 sums faster than int64 and holds the count of any real element
+            count = np.uint16 if fw.indicators_per_element.max() < 2**16 else np.int64
+            unanswered = np.add.reduceat(
+                missing.view(np.uint8), fw.element_starts, axis=1, dtype=count
+            )
+        np.subtract(fw.indicators_per_element, unanswered, out=ea[b])
+        np.add.reduceat(ea[b], fw.dimension_starts, axis=1, out=da[b])
     return e, ea, d, da, r
 
 
 def _element_table(fw: _Framework, groups: _Groups, el_score, el_answered) -> pd.DataFrame:
     n_el = len(fw.elements)
-    rows = groups.n * n_el  # per basis
     score = _both(el_score)
     answered = _both(el_answered)
     total = np.tile(fw.indicators_per_element, len(BASES) * groups.n)
-    data: dict[str, Any] = {"basis": _basis_column(rows)}
-    data.update(groups.columns(np.tile(np.repeat(np.arange(groups.n), n_el), len(BASES))))
-    reps = len(BASES) * groups.n
-    data["dimension"] = _categorical(np.tile(fw.element_dimension, reps), fw.dimension_dtype)
-    data["element"] = _categorical(np.tile(np.arange(n_el), reps), fw.element_dtype)
+    data: dict[str, Any] = {"basis": _basis_column(groups.n * n_el)}
+    data.update(groups.repeated_columns(n_el))
+    data.update(_element_labels(fw, groups.n))
     data["score"] = score
     data["level"] = maturity_level(score)
     data["answered"] = answered
     data["total"] = total
-    data["completeness"] = answered / total
+    data["completeness"] = _ratio(el_answered, fw.indicators_per_element)
     return _frame(data)
+
+
+def _ratio(answered: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """answered / total for a (basis, group, part) array of counts and the total of each part:
+    the division int / int does, with the divisor converted once rather than per row."""
+    return np.divide(answered, total.astype(np.float64)).reshape(-1)
+
+
+def _element_labels(fw: _Framework, n_groups: int) -> dict[str, Any]:
+    """dimension and element columns of a table with one row per element in each group and
+    basis."""
+    reps = len(BASES) * n_groups
+    n_el = len(fw.elements)
+    return {
+        "dimension": _categorical(
+            np.tile(fw.element_dimension.astype(_code_dtype(len(fw.dimensions))), reps),
+            fw.dimension_dtype,
+        ),
+        "element": _categorical(
+            np.tile(np.arange(n_el, dtype=_code_dtype(n_el)), reps), fw.element_dtype
+        ),
+    }
 
 
 def _dimension_table(fw: _Framework, groups: _Groups, dim_score, dim_answered) -> pd.DataFrame:
@@ -793,15 +979,17 @@ def _dimension_table(fw: _Framework, groups: _Groups, dim_score, dim_answered) -
     reps = len(BASES) * groups.n
     total = np.tile(fw.indicators_per_dimension, reps)
     data: dict[str, Any] = {"basis": _basis_column(groups.n * n_dim)}
-    data.update(groups.columns(np.tile(np.repeat(np.arange(groups.n), n_dim), len(BASES))))
-    data["dimension"] = _categorical(np.tile(np.arange(n_dim), reps), fw.dimension_dtype)
+    data.update(groups.repeated_columns(n_dim))
+    data["dimension"] = _categorical(
+        np.tile(np.arange(n_dim, dtype=_code_dtype(n_dim)), reps), fw.dimension_dtype
+    )
     data["score"] = score
     data["score_rounded"] = rounded
     data["level"] = maturity_level(score)
     data["predicate"] = _categorical(_predicate_band(rounded), _PREDICATE_DTYPE)
     data["answered"] = answered
     data["total"] = total
-    data["completeness"] = answered / total
+    data["completeness"] = _ratio(dim_answered, fw.indicators_per_dimension)
     return _frame(data)
 
 
@@ -811,7 +999,7 @@ def _region_table(fw: _Framework, groups: _Groups, index, dim_answered) -> pd.Da
     rounded = round_published(score)
     answered = _both([a.sum(axis=1) for a in dim_answered])
     data: dict[str, Any] = {"basis": _basis_column(groups.n)}
-    data.update(groups.columns(np.tile(np.arange(groups.n), len(BASES))))
+    data.update(groups.repeated_columns(1))
     data["index"] = score
     data["index_rounded"] = rounded
     data["level"] = maturity_level(score)
@@ -822,12 +1010,123 @@ def _region_table(fw: _Framework, groups: _Groups, index, dim_answered) -> pd.Da
     return _frame(data)
 
 
-def _agency_table(fw: _Framework, dense: _Dense) -> pd.DataFrame:
-    """Agency x dimension scores. The sums run over the dense layout, group by group, so they
-    never follow input row order (and stay cache-friendly)."""
+def _agency_table(fw: _Framework, dense: _Dense, scratch: np.ndarray) -> pd.DataFrame:
+    """Agency x dimension scores, summed by np.bincount over the dense layout in its own
+    order (group by group, indicator by indicator), so they never follow input row order.
+
+    Each cell gets an integer key that sorts like the table's rows, (cycle, region, agency,
+    dimension); the keys that occur are the rows."""
     groups = dense.groups
     if groups.n == 0:
         return _empty_table("agencies")
+    n_dim = len(fw.dimensions)
+    n_ag = len(dense.agency_labels)
+    # The direct key is (group, agency code + 1, dimension), slot 0 collecting the cells
+    # without an answer row (dropped). It needs no pass over (region, agency) pairs, but its
+    # range grows with the number of agency codes: it serves when agencies are a national
+    # vocabulary of slugs (dinkes in every region). Slugs unique to each region make thousands
+    # of codes; the keys then go through the (region, agency) pairs present.
+    stride = (n_ag + 1) * n_dim
+    direct = _direct_agency_keys(groups.n * stride, dense.owner.size)
+    if direct:
+        # (agency code, dimension) within the group first, in a small integer type
+        local = np.multiply(dense.owner, n_dim, dtype=_code_dtype(stride))  # -n_dim: no row
+        local += fw.indicator_dimension.astype(local.dtype)
+        offset = np.arange(groups.n, dtype=np.intp) * stride + n_dim
+        key = np.add(local, offset[:, None], dtype=np.intp).reshape(-1)
+        del local
+        key_range, select, weight = groups.n * stride, None, fw.w_in_dimension
+    else:
+        key, key_range, select, weight, decode = _agency_keys_by_pair(fw, dense)
+
+    def cells(array: np.ndarray) -> np.ndarray:
+        return array.reshape(-1) if select is None else array.reshape(-1)[select]
+
+    # The rows are the keys present, in order. Their cells are counted per key; the sums are
+    # then taken per row rather than per key: a row per agency and dimension present, not
+    # per possible key, keeps those bincounts small and spares gathering them from the keys.
+    count = np.bincount(key, minlength=key_range)
+    absent = None
+    if direct and not dense.full:  # slot 0: the cells without an answer row
+        absent = (slice(None), 0, slice(None))
+        count.reshape(groups.n, n_ag + 1, n_dim)[absent] = 0
+    rows = np.flatnonzero(count > 0)  # much faster than on the int64 counts themselves
+    n_rows = len(rows)
+    total = count[rows]
+    row_of = count  # its memory, reused: read only at the keys of cells, which are rows
+    del count
+    row_of[rows] = np.arange(n_rows)
+    if absent is not None:
+        row_of.reshape(groups.n, n_ag + 1, n_dim)[absent] = n_rows  # a last row, dropped
+    np.take(row_of, key, out=key, mode="clip")  # in place; every key is in range
+    del row_of
+    bins = n_rows + 1
+
+    buffer = scratch if select is None else np.empty(len(select))
+    buffer[...] = weight  # the effective weight of each cell
+    weight_sum = np.bincount(key, weights=buffer.reshape(-1), minlength=bins)[:n_rows]
+    score = np.empty(len(BASES) * n_rows)  # the columns, written basis by basis
+    answered = np.empty(len(BASES) * n_rows, dtype=np.int64)
+    completeness = np.empty(len(BASES) * n_rows)
+    total_float = total.astype(np.float64)  # what int / int divides by, converted once
+    for b in range(len(BASES)):
+        part = slice(b * n_rows, (b + 1) * n_rows)
+        np.multiply(cells(dense.levels[b]).reshape(buffer.shape), weight, out=buffer)
+        sums = np.bincount(key, weights=buffer.reshape(-1), minlength=bins)[:n_rows]
+        np.divide(sums, weight_sum, out=score[part])
+        np.minimum(score[part], MAX_LEVEL, out=score[part])
+        if select is None:
+            missing = dense.missing_cells[b]
+        else:  # np.flatnonzero and take: much faster than a boolean index
+            missing = np.flatnonzero(cells(dense.missing[b]))
+        unanswered = np.bincount(np.take(key, missing), minlength=bins)[:n_rows]
+        np.subtract(total, unanswered, out=answered[part])
+        np.divide(answered[part], total_float, out=completeness[part])
+    del buffer, key
+    if direct:
+        group = rows // stride  # np.divmod is many times slower than // and -
+        local = rows - group * stride
+        # (agency, dimension) of each key within a group: tables of `stride` entries
+        slot = np.arange(stride)
+        agency = (slot // n_dim - 1).astype(_code_dtype(n_ag))[local]
+        dim = (slot % n_dim).astype(_code_dtype(n_dim))[local]
+        cycle, region = groups.cycle_codes[group], groups.region_codes[group]
+    else:
+        cycle, region, agency, dim = decode(rows)
+    total_col = _per_basis(total)
+    data: dict[str, Any] = {
+        "basis": _basis_column(len(rows)),
+        "cycle": _categorical(_per_basis(cycle), groups.cycle_dtype),
+        "region": _categorical(_per_basis(region), groups.region_dtype),
+        "agency": _categorical(
+            _per_basis(agency.astype(_code_dtype(n_ag), copy=False)),
+            pd.CategoricalDtype(pd.Index(dense.agency_labels)),
+        ),
+        "dimension": _categorical(
+            _per_basis(dim.astype(_code_dtype(n_dim), copy=False)), fw.dimension_dtype
+        ),
+        "score": score,
+        "answered": answered,
+        "total": total_col,
+        "completeness": completeness,
+    }
+    return _frame(data)
+
+
+def _direct_agency_keys(key_range: int, n_cells: int) -> bool:
+    """Whether direct agency keys have a range small enough to count in (a few bins per cell
+    at most, so that the bincounts stay within a small multiple of the dense layout)."""
+    return key_range <= 2 * n_cells + (1 << 20)
+
+
+def _agency_keys_by_pair(fw: _Framework, dense: _Dense):
+    """Agency keys (cycle, (region, agency) pair, dimension) for many agency codes: the pairs
+    present are numbered in sorted order, a range small enough for bincount.
+
+    Returns the keys of the cells that have an answer row, their range, those cells (None:
+    all), their effective weights and a function from row keys to (cycle, region, agency,
+    dimension) codes."""
+    groups = dense.groups
     n_dim = len(fw.dimensions)
     n_ag = len(dense.agency_labels)
     n_reg = len(groups.region_labels)
@@ -837,24 +1136,19 @@ def _agency_table(fw: _Framework, dense: _Dense) -> pd.DataFrame:
         cell_cycle = groups.cycle[:, None]
         cell_dim = fw.indicator_dimension
         weight = fw.w_in_dimension
-        slot = None
+        select = None
     else:
-        slot = np.flatnonzero(dense.owner.reshape(-1) >= 0)
-        cell_group, cell_ind = np.divmod(slot, len(fw.indicators))
-        owner = dense.owner.reshape(-1)[slot]
+        select = np.flatnonzero(dense.owner.reshape(-1) >= 0)
+        cell_group = select // len(fw.indicators)
+        cell_ind = select - cell_group * len(fw.indicators)
+        owner = dense.owner.reshape(-1)[select]
         cell_region = groups.region[cell_group]
         cell_cycle = groups.cycle[cell_group]
         cell_dim = fw.indicator_dimension[cell_ind]
         weight = fw.w_in_dimension[cell_ind]
-
-    def cells(array: np.ndarray) -> np.ndarray:
-        return array.reshape(-1) if slot is None else array.reshape(-1)[slot]
-
-    # Rows are (cycle, region, agency, dimension): number the (region, agency) pairs present
-    # in sorted order, then key each cell by (cycle, pair, dimension), a range small enough
-    # for bincount. Slugs shared between regions (dinkes in every region) make a small pair
-    # table; slugs unique to a region make a large one, but then the agency ranked by
-    # (region, slug) is the pair, found without hashing a pass of pairs.
+    # Slugs shared between regions make a small pair table; slugs unique to a region make a
+    # large one, but then the agency ranked by (region, slug) is the pair, found without
+    # hashing a pass of pairs.
     key = None
     if n_reg * n_ag > owner.size:
         region_of = np.full(n_ag, -1, dtype=np.int64)
@@ -880,46 +1174,15 @@ def _agency_table(fw: _Framework, dense: _Dense) -> pd.DataFrame:
         key, row_keys, _ = _compact(key, key_range)
         key_range = len(row_keys)
 
-    total = np.bincount(key, minlength=key_range)
-    buffer = np.empty(owner.shape)
-    buffer[...] = weight
-    weight_sum = np.bincount(key, weights=buffer.reshape(-1), minlength=key_range)
-    sums, unanswered = [], []
-    for b in range(len(BASES)):
-        np.multiply(cells(dense.scores[b]).reshape(owner.shape), weight, out=buffer)
-        sums.append(np.bincount(key, weights=buffer.reshape(-1), minlength=key_range))
-        unanswered.append(np.bincount(key[cells(dense.missing[b])], minlength=key_range))
-    del buffer
-    used = np.flatnonzero(total)
-    row_keys = used if row_keys is None else row_keys[used]
-    total, weight_sum = total[used], weight_sum[used]
-    score_b = [np.minimum(x[used] / weight_sum, MAX_LEVEL) for x in sums]
-    answered_b = [total - x[used] for x in unanswered]
-    del sums, unanswered
+    def decode(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        keys = rows if row_keys is None else row_keys[rows]
+        pair = keys // n_dim
+        dim = keys - pair * n_dim
+        cycle = pair // n_pairs
+        pair -= cycle * n_pairs
+        return cycle, pair_region[pair], pair_agency[pair], dim
 
-    pair = row_keys // n_dim
-    dim_codes = (row_keys - pair * n_dim).astype(_small_int(n_dim))
-    cycle_codes = pair // n_pairs
-    pair -= cycle_codes * n_pairs
-    region_codes = pair_region[pair]
-    agency_codes = pair_agency[pair].astype(_small_int(n_ag))
-    bases = len(BASES)
-    answered_col = _both(answered_b)
-    total_col = np.tile(total, bases)
-    data: dict[str, Any] = {
-        "basis": _basis_column(len(used)),
-        "cycle": _categorical(np.tile(cycle_codes, bases), groups.cycle_dtype),
-        "region": _categorical(np.tile(region_codes, bases), groups.region_dtype),
-        "agency": _categorical(
-            np.tile(agency_codes, bases), pd.CategoricalDtype(pd.Index(dense.agency_labels))
-        ),
-        "dimension": _categorical(np.tile(dim_codes, bases), fw.dimension_dtype),
-        "score": _both(score_b),
-        "answered": answered_col,
-        "total": total_col,
-        "completeness": answered_col / total_col,
-    }
-    return _frame(data)
+    return key, key_range, select, weight, decode
 
 
 def _cluster_table(
@@ -928,9 +1191,9 @@ def _cluster_table(
     if cluster is None or len(cluster) == 0 or groups.n == 0:
         return _empty_table("cluster")
     _require_columns(cluster, CLUSTER_COLUMNS, "cluster")
-    c_cyc = pd.Index(groups.cycle_labels).get_indexer(_raw_values(cluster["cycle"]))
-    c_reg = pd.Index(groups.region_labels).get_indexer(_raw_values(cluster["region"]))
-    members = np.unique(groups.find(c_cyc, c_reg))  # sorted: by cycle, then region
+    c_cyc = _positions(groups.cycle_dtype.categories, cluster["cycle"])
+    c_reg = _positions(groups.region_dtype.categories, cluster["region"])
+    members = _distinct(groups.find(c_cyc, c_reg))  # sorted: by cycle, then region
     members = members[members >= 0]
     if len(members) == 0:
         return _empty_table("cluster")
@@ -961,37 +1224,47 @@ def _cluster_table(
 
 
 def _gap_table(
-    targets: pd.DataFrame | None, fw: _Framework, groups: _Groups, elements: pd.DataFrame
+    targets: pd.DataFrame | None, fw: _Framework, groups: _Groups, el_score
 ) -> pd.DataFrame:
     if targets is None or len(targets) == 0 or groups.n == 0:
         return _empty_table("gaps")
     _require_columns(targets, TARGET_COLUMNS, "targets")
-    t_el = fw.element_index.get_indexer(_raw_values(targets["element"]))
+    t_el = _positions(fw.element_index, targets["element"])
     if (t_el < 0).any():
         unknown = _raw_values(targets["element"])[t_el < 0][:5].tolist()
         raise ValueError(f"targets name element(s) not in the framework: {unknown}")
-    t_reg = pd.Index(groups.region_labels).get_indexer(_raw_values(targets["region"]))
+    t_reg = _positions(groups.region_dtype.categories, targets["region"])
     level = targets["target_level"].to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.isfinite(level).all():
         raise ValueError("targets.target_level must be finite")
     n_el = len(fw.elements)
+    n_cells = len(groups.region_labels) * n_el
     keep = t_reg >= 0
     cell = t_reg[keep] * n_el + t_el[keep]
-    if len(np.unique(cell)) != len(cell):
+    if len(cell) and np.bincount(cell, minlength=n_cells).max() > 1:
         raise ValueError("targets repeat a (region, element)")
-    table = np.full(len(groups.region_labels) * n_el, np.nan)
+    table = np.full(n_cells, np.nan)
     table[cell] = level[keep]
-    per_group = table.reshape(-1, n_el)[groups.region]  # (group, element)
-    target = np.tile(per_group.reshape(-1), len(BASES))  # the elements table's row layout
-    rows = np.flatnonzero(~np.isnan(target))
-    target = target[rows]
-    score = elements["score"].to_numpy()[rows]
-    basis, rest = np.divmod(rows, groups.n * n_el)
-    group, element = np.divmod(rest, n_el)
-    data: dict[str, Any] = {"basis": _categorical(basis.astype(np.int8), _BASIS_DTYPE)}
-    data.update(groups.columns(group))
-    data["dimension"] = _categorical(fw.element_dimension[element], fw.dimension_dtype)
-    data["element"] = _categorical(element, fw.element_dtype)
+    target = table.reshape(-1, n_el)[groups.region].reshape(-1)  # the elements table's rows
+    data: dict[str, Any]
+    if np.isnan(target).any():
+        rows = np.flatnonzero(~np.isnan(target))
+        target = target[rows]
+        score = _both([s.reshape(-1)[rows] for s in el_score])
+        group = rows // n_el
+        element = rows - group * n_el
+        data = {"basis": _basis_column(len(rows))}
+        data.update(groups.columns(_per_basis(group)))
+        data["dimension"] = _categorical(
+            _per_basis(fw.element_dimension[element]), fw.dimension_dtype
+        )
+        data["element"] = _categorical(_per_basis(element), fw.element_dtype)
+    else:  # a target for every element of every region scored: the elements table's rows
+        score = el_score.reshape(-1).copy()  # its own: the elements table holds the original
+        data = {"basis": _basis_column(len(target))}
+        data.update(groups.repeated_columns(n_el))
+        data.update(_element_labels(fw, groups.n))
+    target = _per_basis(target)
     data.update(target_level=target, score=score, gap=target - score)
     return _frame(data)
 
@@ -1005,13 +1278,13 @@ def _change_table(
     if len(prev_cycles) != 1:
         raise ValueError("previous must hold exactly one cycle")
     width = 1 + len(fw.dimensions)
-    reg_index = pd.Index(groups.region_labels)
-    basis_index = pd.Index(list(BASES))
+    reg_index = groups.region_dtype.categories
+    basis_index = _BASIS_DTYPE.categories
     before = np.full((len(BASES), len(groups.region_labels), width), np.nan)
 
     def place(frame: pd.DataFrame, values: np.ndarray, slot: np.ndarray) -> None:
-        r = reg_index.get_indexer(_raw_values(frame["region"]))
-        b = basis_index.get_indexer(_raw_values(frame["basis"]))
+        r = _positions(reg_index, frame["region"])
+        b = _positions(basis_index, frame["basis"])
         ok = (r >= 0) & (b >= 0) & (slot >= 0)
         before[b[ok], r[ok], slot[ok]] = values[ok]
 
@@ -1021,21 +1294,29 @@ def _change_table(
         prev_regions["index"].to_numpy(dtype=np.float64),
         np.zeros(len(prev_regions), dtype=np.int64),
     )
-    dim = fw.dimension_index.get_indexer(_raw_values(prev_dims["dimension"]))
+    dim = _positions(fw.dimension_index, prev_dims["dimension"])
     place(prev_dims, prev_dims["score"].to_numpy(dtype=np.float64), np.where(dim >= 0, dim + 1, -1))
 
     now = np.stack([np.column_stack([index[b], dim_score[b]]) for b in range(len(BASES))])
-    then = before[:, groups.region, :]  # (basis, group, width), like now
-    rows = np.flatnonzero(~np.isnan(then.reshape(-1)))
-    now, then = now.reshape(-1)[rows], then.reshape(-1)[rows]
-    basis = rows // (groups.n * width)
-    data: dict[str, Any] = {"basis": _categorical(basis.astype(np.int8), _BASIS_DTYPE)}
-    data.update(groups.columns((rows // width) % groups.n))
-    data["dimension"] = _categorical(rows % width, fw.overall_dtype)
+    then = before[:, groups.region, :].reshape(-1)  # (basis, group, width), like now
+    now = now.reshape(-1)
+    data: dict[str, Any]
+    if np.isnan(then).any():
+        rows = np.flatnonzero(~np.isnan(then))
+        now, then = now[rows], then[rows]
+        basis = rows // (groups.n * width)
+        data = {"basis": _categorical(basis.astype(np.int8), _BASIS_DTYPE)}
+        data.update(groups.columns((rows // width) % groups.n))
+        data["dimension"] = _categorical(rows % width, fw.overall_dtype)
+    else:  # every region and dimension scored before: a row for each, in their order
+        data = {"basis": _basis_column(groups.n * width)}
+        data.update(groups.repeated_columns(width))
+        data["dimension"] = _categorical(
+            np.tile(np.arange(width, dtype=_code_dtype(width)), len(BASES) * groups.n),
+            fw.overall_dtype,
+        )
     prev_labels = np.asarray(prev_cycles)
-    data["previous_cycle"] = _categorical(
-        np.zeros(len(rows), dtype=np.int8), _dtype_of(prev_labels)
-    )
+    data["previous_cycle"] = _categorical(np.zeros(len(now), dtype=np.int8), _dtype_of(prev_labels))
     data.update(score=now, previous_score=then, change=now - then)
     return _frame(data)
 

@@ -379,6 +379,136 @@ def test_rows_in_canonical_order_give_the_same_result_as_any_other_order():
     )
 
 
+def national_sample(
+    seed: int, *, regions: int = 6, cycles=(2024, 2025), scoped: bool = False
+) -> pd.DataFrame:
+    """Answers of a few regions over the hand framework: agency slugs shared by the regions
+    (or, scoped, their own), levels 1-5 with gaps, rows shuffled."""
+    rng = np.random.default_rng(seed)
+    fw = framework_of(HAND_FRAMEWORK)
+    rows = []
+    for cycle in cycles:
+        for r in range(regions):
+            for ind in fw["indicator"]:
+                agency = ("dinkes", "dlh", "diskominfo")[rng.integers(3)]
+                levels = tuple(rng.choice([NAN, 1.0, 2.0, 3.0, 4.0, 5.0], 2))
+                rows.append(
+                    (cycle, f"33{r:02d}", ind, f"33{r:02d}-{agency}" if scoped else agency, *levels)
+                )
+    return answers_of(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["shared slugs", "region-scoped slugs"])
+def test_agency_rows_numbered_directly_or_through_region_agency_pairs_are_identical(
+    monkeypatch, scoped
+):
+    # the engine numbers agency rows directly when agency codes are few, else through the
+    # (region, agency) pairs present; both must give the same bytes
+    fw = framework_of(HAND_FRAMEWORK)
+    answers = national_sample(3, scoped=scoped)
+    holed = answers.drop(index=[0, 5])  # cells without an answer row take another path
+    direct = [compute(frame, fw).to_json() for frame in (answers, holed)]
+    monkeypatch.setattr(scoring, "_direct_agency_keys", lambda *args: False)
+    assert [compute(frame, fw).to_json() for frame in (answers, holed)] == direct
+
+
+def test_whole_levels_packed_give_the_same_bytes_as_levels_scattered_as_floats(monkeypatch):
+    # whole levels go through the dense layout packed with the agency in small integers;
+    # levels with decimals as floats. The products, sums and tables must not differ.
+    fw = framework_of(HAND_FRAMEWORK)
+    shuffled = national_sample(4)
+    in_order = shuffled.sort_values(["cycle", "region", "indicator"], key=canonical_key)
+    packed = [compute(frame, fw).to_json() for frame in (shuffled, in_order)]
+    monkeypatch.setattr(scoring, "_whole_levels", lambda values: None)
+    assert [compute(frame, fw).to_json() for frame in (shuffled, in_order)] == packed
+
+
+def canonical_key(column: pd.Series) -> pd.Series:
+    """Sort key putting indicators in the framework's (dimension, element, indicator) order."""
+    if column.name != "indicator":
+        return column
+    order = {"ENV-1": 0, "ENV-2": 1, "GOV-3": 2, "GOV-1": 3, "GOV-2": 4}  # ENV, GOV-BUR, GOV-SVC
+    return column.map(order)
+
+
+@pytest.mark.parametrize("unanswered", [0.05, 0.9], ids=["few unanswered", "most unanswered"])
+def test_answered_counts_match_a_groupby_however_many_slots_are_unanswered(unanswered):
+    rng = np.random.default_rng(11)
+    fw = framework_of(HAND_FRAMEWORK)
+    answers = national_sample(5, regions=8)
+    for column in ("self_level", "final_level"):
+        answers.loc[rng.random(len(answers)) < unanswered, column] = NAN
+    result = compute(answers, fw)
+    merged = answers.merge(fw[["indicator", "element"]], on="indicator")
+    for basis, column in (("final", "final_level"), ("provisional", "self_level")):
+        expected = merged.groupby(["cycle", "region", "element"])[column].count().to_dict()
+        got = result.elements[result.elements["basis"] == basis]
+        assert {
+            (r.cycle, r.region, r.element): r.answered for r in got.itertuples(index=False)
+        } == expected
+        agencies = result.agencies[result.agencies["basis"] == basis]
+        by_agency = merged.merge(fw[["indicator", "dimension"]], on="indicator")
+        expected = by_agency.groupby(["cycle", "region", "agency", "dimension"])[column].count()
+        assert {
+            (r.cycle, r.region, r.agency, r.dimension): r.answered
+            for r in agencies.itertuples(index=False)
+        } == expected.to_dict()
+
+
+def test_a_repeated_slot_is_refused_even_when_the_rows_are_as_many_as_the_slots():
+    # as many rows as (cycle, region, indicator) slots, but one region's rows twice and the
+    # other's missing: the count of rows cannot vouch for every slot being present
+    fw = framework_of(SMALL_FRAMEWORK)
+    twice = pd.concat([small_answers(2025, {"3374": (1, 2, 3)})] * 2, ignore_index=True)
+    regions = pd.Categorical(twice["region"], categories=["3322", "3374"])  # 3322: no rows
+    with pytest.raises(ValueError, match="repeat"):
+        compute(twice.assign(region=regions), fw)
+
+
+def test_cycles_with_a_year_missing_between_them_are_numbered_by_those_present():
+    fw = framework_of(SMALL_FRAMEWORK)
+    answers = pd.concat(
+        [
+            small_answers(2023, {"3374": (1, 2, 3), "3322": (2, 2, 2)}),
+            small_answers(2025, {"3374": (4, 4, 4), "3322": (5, 5, 5)}),
+        ]
+    )
+    cluster = pd.DataFrame({"cycle": [2023, 2025, 2025], "region": ["3374", "3374", "3322"]})
+    result = compute(answers, fw, cluster=cluster)
+    assert result.regions["cycle"].cat.categories.tolist() == [2023, 2025]
+    overall = result.cluster[
+        (result.cluster["dimension"] == "") & (result.cluster["basis"] == "final")
+    ]
+    assert overall["regions"].tolist() == [1, 2]
+    assert overall["score"].tolist() == pytest.approx([(1.5 + 3) / 2, (4 + 5) / 2], **EXACT)
+
+
+def test_a_target_for_every_element_gives_the_elements_rows_with_their_gaps():
+    fw = framework_of(HAND_FRAMEWORK)
+    answers = national_sample(6, regions=3)
+    elements = fw["element"].unique()
+    targets = pd.DataFrame(
+        [(f"33{r:02d}", e, 3.5) for r in range(3) for e in elements],
+        columns=["region", "element", "target_level"],
+    )
+    result = compute(answers, fw, targets=targets)
+    gaps, scores = result.gaps, result.elements
+    labels = ["basis", "cycle", "region", "dimension", "element"]
+    pd.testing.assert_frame_equal(gaps[labels], scores[labels])
+    assert gaps["score"].tolist() == scores["score"].tolist()
+    assert (gaps["gap"] == 3.5 - gaps["score"]).all()
+    # a table of its own: changing the gaps must not change the elements table
+    assert not np.shares_memory(gaps["score"].to_numpy(), scores["score"].to_numpy())
+
+
+def test_a_target_repeated_for_a_region_and_element_is_refused():
+    targets = pd.DataFrame(
+        {"region": ["3374", "3374"], "element": ["GOV-SVC", "GOV-SVC"], "target_level": [3, 4]}
+    )
+    with pytest.raises(ValueError, match="repeat"):
+        compute(answers_of(HAND_ANSWERS), framework_of(HAND_FRAMEWORK), targets=targets)
+
+
 def test_engine_module_imports_no_django():
     code = (
         "import sys; import reports.scoring; "
