@@ -1,8 +1,9 @@
 """Every read of the reports app: the engine's inputs from the ORM, and what pages show.
 
 The engine's inputs are loaded with `values_list` in a constant number of queries (framework,
-cluster membership, answers: three), whatever the number of regions and indicators, and turned
-into the DataFrames that `reports.scoring.compute` documents.
+cluster membership, answers, and the codes of the answers' region, indicator and agency ids:
+four), whatever the number of regions and indicators, and turned into the DataFrames that
+`reports.scoring.compute` documents.
 
 Which levels count (domain.md §4): a final level counts only once its region's assessment is
 approved. A `final` build therefore reads the answers of approved assessments only; a
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -25,7 +27,7 @@ from assessments.choices import AssessmentState
 from assessments.models import Answer, Cycle
 from assessments.permissions import Scope, scope_for
 from dimensions.models import Dimension, Element, Indicator
-from regions.models import ClusterMembership, Region
+from regions.models import Agency, ClusterMembership, Region
 
 from .choices import ReportKind
 from .models import MaturityReport, ReportRun
@@ -88,50 +90,103 @@ def cluster_frame(*, cycle: Cycle) -> pd.DataFrame:
 def answers_frame(
     *, cycle: Cycle, kind: str, region_codes: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    """One row per answer slot of the cycle (one query); see the module docstring for which
-    levels count. `region_codes` narrows the regions read (None: all)."""
+    """One row per answer slot of the cycle (two queries); see the module docstring for which
+    levels count. `region_codes` narrows the regions read (None: all).
+
+    The answers are read as foreign-key ids (no join to the region, indicator and agency
+    tables) and the codes of those ids in a second query; the code columns are categoricals
+    built from the ids (`pd.Categorical.from_codes`), so neither this function nor the engine
+    hashes a string per row (docs/scoring.md, "Speed"). Rows come in no particular order: the
+    engine's results do not depend on it.
+    """
     answers = Answer.objects.filter(assessment__cycle=cycle)
     if kind == ReportKind.FINAL:
         answers = answers.filter(assessment__state=AssessmentState.APPROVED)
     if region_codes is not None:
         answers = answers.filter(assessment__region__code__in=list(region_codes))
-    # The engine's canonical row order (region, then codes): it skips a scatter step.
-    ordering = (
-        "assessment__region__code",
-        "indicator__element__dimension__code",
-        "indicator__element__code",
-        "indicator__code",
-    )
     rows = list(
-        answers.order_by(*ordering).values_list(
-            "assessment__region__code",
-            "indicator__code",
-            "agency__slug",
+        answers.order_by().values_list(
+            "assessment__region_id",
+            "indicator_id",
+            "agency_id",
             "self_level",
             "final_level",
             "assessment__state",
         )
     )
+    ids = np.array([row[:3] for row in rows], dtype=np.int64).reshape(len(rows), 3)
+    codes = _codes_of(
+        regions=np.unique(ids[:, 0]), indicators=np.unique(ids[:, 1]), agencies=np.unique(ids[:, 2])
+    )
     approved = np.array([row[5] == AssessmentState.APPROVED for row in rows], dtype=bool)
+    final_level = np.array([row[4] for row in rows], dtype=np.float64)
+    final_level[~approved] = np.nan
     frame = pd.DataFrame(
         {
             "cycle": np.full(len(rows), cycle.pk, dtype=np.int64),
-            "region": [row[0] for row in rows],
-            "indicator": [row[1] for row in rows],
-            "agency": [row[2] for row in rows],
+            "region": _categorical(ids[:, 0], codes["region"]),
+            "indicator": _categorical(ids[:, 1], codes["indicator"]),
+            "agency": _categorical(ids[:, 2], codes["agency"]),
             "self_level": np.array([row[3] for row in rows], dtype=np.float64),
-            "final_level": np.array([row[4] for row in rows], dtype=np.float64),
+            "final_level": final_level,
         }
     )
-    if len(frame):
-        frame.loc[~approved, "final_level"] = np.nan
     return frame[list(ANSWER_COLUMNS)]
+
+
+def _codes_of(
+    *, regions: np.ndarray, indicators: np.ndarray, agencies: np.ndarray
+) -> dict[str, dict[int, str]]:
+    """id → code of the given regions, indicators and agencies, in one query.
+
+    A UNION ALL of three parameterised SELECTs, written out because the ORM's union of these
+    querysets puts the translated Indicator model's columns in another order (a
+    django-modeltranslation quirk) and the parts would no longer line up.
+    """
+    lookups = (
+        ("region", Region, "code", regions),
+        ("indicator", Indicator, "code", indicators),
+        ("agency", Agency, "slug", agencies),
+    )
+    codes: dict[str, dict[int, str]] = {table: {} for table, *_ in lookups}
+    parts, params = [], []
+    quote = connection.ops.quote_name
+    for n, (_table, model, field, ids) in enumerate(lookups):
+        meta = model._meta
+        pk, code, db_table = meta.pk.column, meta.get_field(field).column, meta.db_table
+        # Always one query, rows or none (an empty IN list is not SQL; IN (NULL) matches none).
+        placeholders = ", ".join(["%s"] * len(ids)) or "NULL"
+        parts.append(
+            f"SELECT {n}, {quote(pk)}, {quote(code)} FROM {quote(db_table)} "  # noqa: S608  # nosec B608
+            f"WHERE {quote(pk)} IN ({placeholders})"
+        )
+        params.extend(int(i) for i in ids)
+    with connection.cursor() as cursor:
+        # Identifiers come from the models' metadata; every value is a bound parameter.
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for n, pk, code in cursor.fetchall():
+            codes[lookups[n][0]][pk] = code
+    return codes
+
+
+def _categorical(ids: np.ndarray, code_of: dict[int, str]) -> pd.Categorical:
+    """The codes of `ids` as a categorical whose categories are the sorted codes."""
+    categories = sorted(set(code_of.values()))
+    if not len(ids):
+        return pd.Categorical.from_codes(np.empty(0, dtype=np.int64), categories=categories)
+    position = {code: n for n, code in enumerate(categories)}
+    known = np.fromiter(code_of.keys(), dtype=np.int64, count=len(code_of))
+    where = np.fromiter((position[code_of[k]] for k in known), dtype=np.int64, count=len(known))
+    order = np.argsort(known)
+    return pd.Categorical.from_codes(
+        where[order][np.searchsorted(known[order], ids)], categories=categories
+    )
 
 
 def report_inputs(
     *, cycle: Cycle, kind: str, region_codes: Iterable[str] | None = None
 ) -> ReportInputs:
-    """Everything one build scores, in three queries. With `region_codes`, the answers of
+    """Everything one build scores, in four queries. With `region_codes`, the answers of
     those regions plus those of the cluster's members (the aggregate needs them)."""
     framework, weights = framework_frame(framework_id=cycle.framework_id)
     cluster = cluster_frame(cycle=cycle)

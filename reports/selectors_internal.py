@@ -296,7 +296,7 @@ def monitoring_dashboard(
 
 
 def _provisional(*, cycle: Cycle, names: dict[str, str]) -> list[ProvisionalRegion]:
-    """Live provisional results of the visible regions: two queries and the pure engine."""
+    """Live provisional results of the visible regions: three queries and the pure engine."""
     if not names:
         return []
     framework, _weights = framework_frame(framework_id=cycle.framework_id)
