@@ -17,14 +17,12 @@ exactly its numbers (`public:chart_csv`).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import statistics
 from collections.abc import Callable
 from typing import Any
 
 from csp.decorators import csp_replace
-from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -37,6 +35,7 @@ from django.views.decorators.http import require_GET
 from dimensions.choices import MaturityLevel
 from regions.choices import AgencyRole
 from regions.models import Region
+from smartprov.public_cache import public_page
 
 from . import charts, scoring
 from . import selectors_public as public
@@ -157,42 +156,6 @@ def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], d
         data = build(rows)
         cache.set(key, data, CACHE_SECONDS)
     return data
-
-
-def cache_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Serve anonymous visitors the page's rendered HTML from the cache.
-
-    Public pages carry nothing personal for anonymous visitors (no CSRF token: the language
-    switch is a link), so the whole response is cached, keyed like the page data by the set
-    of published snapshots, the language and the full path: publishing changes the key.
-    Logged-in users, pending messages and anything but a plain 200 bypass it.
-    """
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if len(messages.get_messages(request)):
-            return view(request, *args, **kwargs)
-        raw = ":".join(
-            [
-                str(CACHE_VERSION),
-                get_language() or "",
-                request.get_full_path(),
-                public.published_digest(public.published_rows()),
-            ]
-        )
-        key = "public-html:" + hashlib.sha256(raw.encode()).hexdigest()
-        cached = cache.get(key)
-        if cached is not None:
-            content, content_type = cached
-            return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming and not response.cookies:
-            cache.set(key, (response.content, response["Content-Type"]), CACHE_SECONDS)
-        return response
-
-    return wrapped
 
 
 def _dimension_labels(elements) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -692,7 +655,7 @@ def home_context(request: HttpRequest) -> dict:
 
 
 @require_GET
-@cache_public_page
+@public_page
 def region(request: HttpRequest, code: str) -> HttpResponse:
     place = public.get_region(code)
     cycle_id = _cycle_param(request)
@@ -701,7 +664,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
-@cache_public_page
+@public_page
 def dimension(request: HttpRequest, code: str) -> HttpResponse:
     cycle_id = _cycle_param(request)
     data = _cached("dimension", [code, cycle_id], lambda rows: dimension_data(code, rows, cycle_id))
@@ -709,7 +672,7 @@ def dimension(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
-@cache_public_page
+@public_page
 def semarang_raya_map(request: HttpRequest) -> HttpResponse:
     cycle_id = _cycle_param(request)
     data = _cached("map", [cycle_id], lambda rows: map_data(rows, cycle_id))
@@ -717,14 +680,14 @@ def semarang_raya_map(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@cache_public_page
+@public_page
 def methodology(request: HttpRequest) -> HttpResponse:
     data = _cached("methodology", [], methodology_data)
     return render(request, "reports/public/methodology.html", data)
 
 
 @require_GET
-@cache_public_page
+@public_page
 def role_map(request: HttpRequest, code: str) -> HttpResponse:
     """Which agency leads or supports each element in a region: reference data, read live
     (four queries), shown as a table whose cells say the role in words."""
@@ -789,6 +752,7 @@ def _page_chart(request: HttpRequest, page: str, chart_id: str, code: str | None
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
 @require_GET
+@public_page
 def embed(request: HttpRequest, page: str, chart: str, code: str | None = None) -> HttpResponse:
     """One chart alone, for an <iframe> on any site (news articles, council pages)."""
     found = _page_chart(request, page, chart, code)
@@ -801,6 +765,7 @@ def embed(request: HttpRequest, page: str, chart: str, code: str | None = None) 
 
 
 @require_GET
+@public_page
 def chart_csv(request: HttpRequest, page: str, chart: str, code: str | None = None) -> HttpResponse:
     """Exactly the numbers a chart plots, as CSV (text cells neutralised against formula
     injection)."""

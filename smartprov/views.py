@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET
 
 from dimensions.selectors import current_framework
 from regions.selectors import home_regions
-from reports.views_public import cache_public_page, home_context
+from reports.views_public import home_context
+
+from .public_cache import public_page
 
 
 @require_GET
-@cache_public_page
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     """The public front page: Semarang Raya's published results at a glance (from the cached
     public page data), then the framework's six dimensions and the participating regions."""

@@ -1,5 +1,6 @@
 """Shared fixtures: the cast of users that makes permission tests read like the permission table."""
 
+import contextlib
 import io
 from types import SimpleNamespace
 
@@ -20,6 +21,22 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def fresh_public_page_cache():
+    """A page cached by one test (in this process's memory or the shared cache) is never
+    served to the next, whose database was rolled back without any save signal."""
+    from django.core.cache import cache
+
+    from smartprov import public_cache
+
+    public_cache.local_pages.clear()
+    public_cache.forget_generation()
+    # A test that takes the cache down cleans up after itself; nothing to forget then.
+    with contextlib.suppress(Exception):
+        cache.delete(public_cache.GENERATION_KEY)
+    yield
 
 
 @pytest.fixture
