@@ -25,11 +25,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402 - after settings
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-PAGE = (
-    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-    b"<title>Minimal</title></head><body><h1>Minimal Django view</h1>"
-    b"<p>The baseline of the page benchmark.</p></body></html>\n"
-)
+from bench.minimal_page import PAGE  # noqa: E402
 
 
 def minimal(request: HttpRequest) -> HttpResponse:
