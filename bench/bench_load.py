@@ -120,11 +120,17 @@ def _admin_connection():
 def ensure_database(name: str) -> None:
     from psycopg2 import sql
 
-    with _admin_connection() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"  created database {name}")
+    # Not `with connection:`: psycopg2 opens a transaction block there even in autocommit
+    # mode, and CREATE DATABASE refuses to run inside one.
+    connection = _admin_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                print(f"  created database {name}")
+    finally:
+        connection.close()
 
 
 def copy_database(template: str, name: str) -> None:

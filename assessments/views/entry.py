@@ -136,10 +136,10 @@ def _answer_url(answer_id: int, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _load_answer(request: HttpRequest, pk, action: str = Action.VIEW) -> Answer:
-    return get_answer_for_user(
-        request.user, pk, action, queryset=selectors.answer_detail_queryset()
-    )
+def _load_answer(request: HttpRequest, pk, action: str = Action.VIEW, *, queryset=None) -> Answer:
+    if queryset is None:  # not `or`: that would evaluate the queryset
+        queryset = selectors.answer_detail_queryset()
+    return get_answer_for_user(request.user, pk, action, queryset=queryset)
 
 
 def _back_link(request: HttpRequest, answer: Answer) -> tuple[str, str] | None:
@@ -231,10 +231,11 @@ def _render_answer(
 @login_required
 @require_http_methods(["GET", "POST"])
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    answer = _load_answer(request, pk)
     if request.method == "POST":
-        return _answer_post(request, answer)
-    return _render_answer(request, answer)
+        # An htmx save is answered with the editor alone: read only what the editor shows.
+        editor_only = selectors.answer_editor_queryset() if request.htmx else None
+        return _answer_post(request, _load_answer(request, pk, queryset=editor_only))
+    return _render_answer(request, _load_answer(request, pk))
 
 
 def _answer_post(request: HttpRequest, answer: Answer) -> HttpResponse:
@@ -277,7 +278,9 @@ def _answer_post(request: HttpRequest, answer: Answer) -> HttpResponse:
     if request.POST.get("action") == "submit":
         return _answer_submit(request, answer.pk, partial=partial)
     if partial:
-        fresh = _load_answer(request, answer.pk)
+        # The answer as saved, with what the editor shows (visibility was checked above).
+        answer.refresh_from_db(from_queryset=selectors.answer_editor_queryset())
+        fresh = answer
         if saved.version == data["version"]:
             text = _("No changes to save.")
         else:

@@ -311,6 +311,32 @@ def test_htmx_save_returns_only_the_form_partial_with_a_status(client, cast, ans
     assert answer.justification == "Disimpan lewat htmx."
 
 
+def test_htmx_save_reads_only_what_the_editor_shows(client, cast, answers_a):
+    """The save most often made on deadline day answers with the editor alone: its queries do
+    not grow with the answer's comments and timeline, and stay few (17 with the session,
+    the user, the scope and the inbox badge)."""
+    answer = answers_a[0]
+    client = login(client, cast, "operator_a")
+
+    def save(text: str) -> int:
+        answer.refresh_from_db()
+        data = {"self_level": "1", "justification": text, "links": "", "version": answer.version}
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(url("answer_detail", answer.pk), data, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and "answer-editor" in response.content.decode()
+        return len(queries)
+
+    save("Pemanasan.")  # warms per-process caches (content types, translations)
+    before = save("Pertama.")
+    for n in range(5):
+        client.post(url("answer_comment_add", answer.pk), {"body": f"Komentar {n}."})
+    after = save("Kedua.")
+    assert after == before
+    assert after <= 17
+    answer.refresh_from_db()
+    assert answer.justification == "Kedua."
+
+
 def test_htmx_save_with_an_error_returns_the_partial_with_the_input(client, cast, answers_a):
     response = login(client, cast, "operator_a").post(
         url("answer_detail", answers_a[0].pk),
