@@ -1,7 +1,7 @@
 """Load benchmark "deadline day": readers, operators and reviewers at once, under gunicorn.
 
 Run from the repository root: ``.venv/bin/python bench/bench_load.py`` (``make bench`` runs
-it with the others). Needs PostgreSQL, ``redis-server`` and locust (``pip install locust``).
+it with the others). Needs PostgreSQL, ``redis-server`` and locust (requirements/dev.txt).
 
 Scenario (bench/locustfile_load.py, locust headless, FastHttpUser): 200 anonymous readers of
 the public pages (1–3 s between pages), 40 agency operators saving and submitting answers
