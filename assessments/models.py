@@ -288,12 +288,9 @@ class AppendOnlyModel(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
-class AnswerEvent(AppendOnlyModel):
-    """One change to an answer: who, when, what (old → new) and why. Append-only."""
+class ChangeEvent(AppendOnlyModel):
+    """What every change record holds: who, when, what kind, old → new, and why."""
 
-    answer = models.ForeignKey(
-        Answer, verbose_name=_("answer"), on_delete=models.PROTECT, related_name="events"
-    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -308,15 +305,26 @@ class AnswerEvent(AppendOnlyModel):
     reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
-        verbose_name = _("answer event")
-        verbose_name_plural = _("answer events")
+        abstract = True
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
 
-class AssessmentEvent(AppendOnlyModel):
+class AnswerEvent(ChangeEvent):
+    """One change to an answer: who, when, what (old → new) and why. Append-only."""
+
+    answer = models.ForeignKey(
+        Answer, verbose_name=_("answer"), on_delete=models.PROTECT, related_name="events"
+    )
+
+    class Meta(ChangeEvent.Meta):
+        verbose_name = _("answer event")
+        verbose_name_plural = _("answer events")
+
+
+class AssessmentEvent(ChangeEvent):
     """One change to an assessment (state, approval, reopening, deadline extension)."""
 
     assessment = models.ForeignKey(
@@ -330,26 +338,10 @@ class AssessmentEvent(AppendOnlyModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("actor"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
-    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
-    old_value = models.TextField(_("old value"), blank=True)
-    new_value = models.TextField(_("new value"), blank=True)
-    reason = models.TextField(_("reason"), blank=True)
 
-    class Meta:
+    class Meta(ChangeEvent.Meta):
         verbose_name = _("assessment event")
         verbose_name_plural = _("assessment events")
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
 
 class Comment(models.Model):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smartprov.i18n import from_fixture, translated_values
+from smartprov.upsert import upsert
 
 from .choices import FrameworkStatus
 from .exceptions import FrameworkIncompleteError
@@ -116,19 +117,6 @@ def framework_clone(*, framework: FrameworkVersion) -> FrameworkVersion:
     return clone
 
 
-def _upsert(model, lookup: dict, values: dict) -> tuple[object, bool]:
-    """update_or_create that writes only when a value differs, so a re-seed changes nothing."""
-    obj = model.objects.filter(**lookup).first()
-    if obj is None:
-        return model.objects.create(**lookup, **values), True
-    changed = [field for field, value in values.items() if getattr(obj, field) != value]
-    if changed:
-        for field in changed:
-            setattr(obj, field, values[field])
-        obj.save(update_fields=changed)
-    return obj, bool(changed)
-
-
 @transaction.atomic
 def framework_load(*, data: dict) -> tuple[FrameworkVersion, int]:
     """Create or update a framework version from its parsed fixture (see docs/reference-data.md).
@@ -141,14 +129,14 @@ def framework_load(*, data: dict) -> tuple[FrameworkVersion, int]:
     framework = FrameworkVersion.objects.filter(slug=data["slug"], version=data["version"]).first()
     if framework is not None and framework.is_frozen:
         return framework, 0
-    framework, created = _upsert(
+    framework, created = upsert(
         FrameworkVersion,
         {"slug": data["slug"], "version": data["version"]},
         from_fixture(data, "name", "description"),
     )
     changes = int(created)
     for d_order, dim in enumerate(data["dimensions"], start=1):
-        dimension, changed = _upsert(
+        dimension, changed = upsert(
             Dimension,
             {"framework": framework, "code": dim["code"]},
             {
@@ -159,7 +147,7 @@ def framework_load(*, data: dict) -> tuple[FrameworkVersion, int]:
         )
         changes += changed
         for e_order, el in enumerate(dim["elements"], start=1):
-            element, changed = _upsert(
+            element, changed = upsert(
                 Element,
                 {"dimension": dimension, "code": el["code"]},
                 {
@@ -170,7 +158,7 @@ def framework_load(*, data: dict) -> tuple[FrameworkVersion, int]:
             )
             changes += changed
             for i_order, ind in enumerate(el["indicators"], start=1):
-                indicator, changed = _upsert(
+                indicator, changed = upsert(
                     Indicator,
                     {"element": element, "code": ind["code"]},
                     {
@@ -181,7 +169,7 @@ def framework_load(*, data: dict) -> tuple[FrameworkVersion, int]:
                 )
                 changes += changed
                 for lvl in ind["levels"]:
-                    _obj, changed = _upsert(
+                    _obj, changed = upsert(
                         LevelDescriptor,
                         {"indicator": indicator, "level": int(lvl["level"])},
                         {

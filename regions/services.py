@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,25 +11,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from smartprov.i18n import from_fixture
+from smartprov.upsert import upsert
 
 from .choices import AgencyRole
 from .models import Agency, AgencyElementRole, Cluster, ClusterMembership, Region
 
-
-def _upsert(model, lookup: dict, values: dict) -> tuple[object, bool]:
-    obj = model.objects.filter(**lookup).first()
-    if obj is None:
-        obj = model(**lookup, **values)
-        obj.full_clean()
-        obj.save()
-        return obj, True
-    changed = [field for field, value in values.items() if getattr(obj, field) != value]
-    if changed:
-        for field in changed:
-            setattr(obj, field, values[field])
-        obj.full_clean()
-        obj.save(update_fields=changed)
-    return obj, bool(changed)
+#: Reference rows pass full_clean() (the code rule, slugs) before each write.
+upsert_validated = functools.partial(upsert, validate=True)
 
 
 def _date(value) -> datetime.date | None:
@@ -44,21 +33,21 @@ def regions_load(*, data: dict) -> int:
     # Parents first, so that a child's parent exists when it is saved.
     for item in sorted(data["regions"], key=lambda r: len(str(r["code"]))):
         parent = Region.objects.get(code=str(item["parent"])) if item.get("parent") else None
-        _obj, changed = _upsert(
+        _obj, changed = upsert_validated(
             Region,
             {"code": str(item["code"])},
             {"name": item["name"], "kind": item["kind"], "parent": parent},
         )
         changes += changed
     for item in data.get("clusters", []):
-        cluster, changed = _upsert(
+        cluster, changed = upsert_validated(
             Cluster,
             {"slug": item["slug"]},
             from_fixture(item, "name", "description"),
         )
         changes += changed
         for member in item.get("members", []):
-            _obj, changed = _upsert(
+            _obj, changed = upsert_validated(
                 ClusterMembership,
                 {
                     "cluster": cluster,
@@ -89,7 +78,7 @@ def agencies_load(*, data: dict, element_codes: set[str] | None = None) -> int:
                 _("Agency slug %(slug)s is not the slug of its short name %(short)s.")
                 % {"slug": slug, "short": item["short_name"]}
             )
-        agency, changed = _upsert(
+        agency, changed = upsert_validated(
             Agency,
             {"region": region, "slug": slug},
             {"short_name": item["short_name"], "name": item["name"], "is_active": True},
