@@ -277,3 +277,43 @@ class Membership(models.Model):
     def clean(self) -> None:
         if self.agency_id and self.region_id and self.agency.region_id != self.region_id:
             raise ValidationError({"agency": _("The agency belongs to another region.")})
+
+
+class RegionBoundary(models.Model):
+    """A region's outline, loaded by an administrator from a GeoJSON file where boundaries are
+    available (regions.boundaries): the public map draws it, coloured by index."""
+
+    region = models.OneToOneField(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="boundary",
+    )
+    geometry = models.JSONField(
+        _("geometry"),
+        help_text=_("A GeoJSON Polygon or MultiPolygon in longitude/latitude (WGS 84)."),
+    )
+    points = models.PositiveIntegerField(_("points"), default=0)
+    source = models.CharField(
+        _("source"),
+        max_length=300,
+        help_text=_("Where the boundaries come from, shown under the map (e.g. BIG, 2023)."),
+    )
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("loaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("region boundary")
+        verbose_name_plural = _("region boundaries")
+        ordering = ["region__code"]
+
+    def __str__(self) -> str:
+        return str(self.region)

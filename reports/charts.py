@@ -471,6 +471,122 @@ def tile_chart(
     return _chart(chart_id, title, fig, [region_label, value_label], rows)
 
 
+def _outer_rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    """The outer ring of each polygon of a (Multi)Polygon; holes are left out, because the
+    region inside a hole (Kota Salatiga inside Kabupaten Semarang) is drawn on top."""
+    polygons = geometry["coordinates"]
+    if geometry.get("type") == "Polygon":
+        polygons = [polygons]
+    return [polygon[0] for polygon in polygons if polygon]
+
+
+def _extent(rings: list[list[list[float]]]) -> tuple[float, float, float, float]:
+    xs = [p[0] for ring in rings for p in ring]
+    ys = [p[1] for ring in rings for p in ring]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def boundary_chart(
+    *,
+    chart_id: str,
+    title: str,
+    region_label: str,
+    value_label: str,
+    regions: Sequence[dict[str, Any]],
+    separators: str = ".,",
+) -> Chart:
+    """Regions drawn from their outlines (longitude/latitude), filled by index on the cividis
+    scale and labelled with name and index: a choropleth that needs no map tiles and no
+    projection library, so it draws offline like every other chart.
+
+    Each region is {"label", "value", "geometry"} (a GeoJSON Polygon or MultiPolygon)."""
+    from plotly.colors import sample_colorscale
+
+    shapes = []
+    for region in regions:
+        rings = _outer_rings(region["geometry"])
+        if rings:
+            west, south, east, north = _extent(rings)
+            shapes.append((region, rings, (east - west) * (north - south)))
+    # Largest first, so that a region enclosed by another is drawn on top of it.
+    shapes.sort(key=lambda item: -item[2])
+    fig = go.Figure()
+    label_x, label_y, label_text, label_colour = [], [], [], []
+    for region, rings, _area in shapes:
+        value = figure(region["value"])
+        colour = (
+            "#d5dbe3"
+            if value is None
+            else sample_colorscale(SEQUENTIAL_SCALE, [value / MAX_SCORE])[0]
+        )
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for ring in rings:
+            xs += [p[0] for p in ring] + [None]
+            ys += [p[1] for p in ring] + [None]
+        shown = _text(value, separators) or "–"
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=colour,
+                line={"color": "#ffffff", "width": 1.5},
+                hoveron="fills",
+                name=region["label"],
+                text=f"{region['label']}: {shown}",
+                hoverinfo="text",
+                showlegend=False,
+            )
+        )
+        largest = max(rings, key=len)
+        label_x.append(sum(p[0] for p in largest) / len(largest))
+        label_y.append(sum(p[1] for p in largest) / len(largest))
+        label_text.append(f"{wrap(region['label'], 12)}<br><b>{shown}</b>")
+        label_colour.append("#ffffff" if value is not None and value < 2.5 else "#1b2430")
+    fig.add_trace(
+        go.Scatter(
+            x=label_x,
+            y=label_y,
+            mode="text",
+            text=label_text,
+            textfont={"color": label_colour, "size": 11},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    # The colour bar: an invisible marker that carries the scale.
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={
+                "color": [0],
+                "colorscale": SEQUENTIAL_SCALE,
+                "cmin": 0,
+                "cmax": MAX_SCORE,
+                "showscale": True,
+                "colorbar": {"title": {"text": value_label}, "thickness": 12, "len": 0.8},
+            },
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    hidden = {"visible": False, "fixedrange": True}
+    fig.update_layout(
+        _layout(title=title, separators=separators, height=480),
+        xaxis={**hidden, "constrain": "domain"},
+        # Degrees of longitude are as long as degrees of latitude near the equator (Central
+        # Java lies at 7° S, where they differ by under 1 %).
+        yaxis={**hidden, "scaleanchor": "x"},
+    )
+    rows = [[region["label"], figure(region["value"])] for region, _rings, _area in shapes]
+    rows.sort(key=lambda row: row[0])
+    return _chart(chart_id, title, fig, [region_label, value_label], rows)
+
+
 # --------------------------------------------------------------------------- CSV
 
 

@@ -25,7 +25,7 @@ from django.http import Http404
 from dimensions.models import Element, FrameworkVersion, LevelDescriptor
 from dimensions.selectors import current_framework, framework_tree
 from regions.choices import RegionKind
-from regions.models import Agency, AgencyElementRole, Region
+from regions.models import Agency, AgencyElementRole, Region, RegionBoundary
 
 from .models import MaturityReport
 
@@ -177,6 +177,14 @@ def get_region(code: str) -> Region:
         return Region.objects.exclude(kind=RegionKind.PROVINCE).get(code=code)
     except Region.DoesNotExist:
         raise Http404 from None
+
+
+def region_boundaries(codes: list[str]) -> dict[str, tuple[dict, str]]:
+    """Region code → (outline, source) of the given regions that have one (one query)."""
+    rows = RegionBoundary.objects.filter(region__code__in=codes).values_list(
+        "region__code", "geometry", "source"
+    )
+    return {code: (geometry, source) for code, geometry, source in rows}
 
 
 def framework_elements(framework_id: int) -> list[Element]:

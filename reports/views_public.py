@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET
 from dimensions.choices import MaturityLevel
 from regions.choices import AgencyRole
 from regions.models import Region
+from smartprov import public_cache
 from smartprov.public_cache import public_page
 
 from . import charts, scoring
@@ -44,8 +45,8 @@ from .selectors_public import PublishedCycle, PublishedRow
 
 #: Bump when the shape of the cached page data changes, so old entries are never read.
 CACHE_VERSION = 1
-#: Published data changes only through the key; the timeout bounds how long a renamed
-#: region or agency (reference data, not part of a snapshot) keeps its old name on a page.
+#: Published data and reference data (through the public cache's generation) change the key;
+#: the timeout bounds how long an edit that no signal saw stays unseen.
 CACHE_SECONDS = 6 * 3600
 
 #: SPBE predicates: one set of labels for the whole portal (reports.choices.Predicate).
@@ -148,6 +149,8 @@ def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], d
             *(str(p) for p in parts),
             get_language() or "",
             public.published_digest(rows),
+            # Reference data (names, roles, outlines) changes the generation, not the digest.
+            public_cache.generation(),
         ]
     )
     key = "public-page:" + hashlib.sha256(raw.encode()).hexdigest()
@@ -550,6 +553,28 @@ def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
         tiles=tiles,
         separators=_separators(),
     )
+    found = {"tiles": _chart_urls(chart, "map", None, cycle_id)}
+    # Outlines, where an administrator loaded them (regions.boundaries): a real map as well.
+    outlines = public.region_boundaries([row.region_code for row in regions if row.region_code])
+    drawn = [row for row in regions if row.region_code in outlines]
+    if drawn:
+        boundary = charts.boundary_chart(
+            chart_id="boundaries",
+            title=gettext("Semarang Raya on the map: index by region, %(cycle)s")
+            % {"cycle": cycle.name},
+            region_label=gettext("Region"),
+            value_label=gettext("Index (0–5)"),
+            regions=[
+                {
+                    "label": row.region_name,
+                    "value": row.index_rounded,
+                    "geometry": outlines[row.region_code][0],
+                }
+                for row in drawn
+            ],
+            separators=_separators(),
+        )
+        found = {"boundaries": _chart_urls(boundary, "map", None, cycle_id), **found}
     return {
         "published": True,
         "cycle": cycle,
@@ -560,7 +585,8 @@ def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
             else None
         ),
         "regions": [_region_link(row, cycle_id) for row in regions],
-        "charts": {"tiles": _chart_urls(chart, "map", None, cycle_id)},
+        "charts": found,
+        "boundary_sources": sorted({outlines[row.region_code][1] for row in drawn}),
     }
 
 

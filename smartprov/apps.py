@@ -19,6 +19,7 @@ PUBLIC_MODELS = (
     "regions.ClusterMembership",
     "regions.Agency",
     "regions.AgencyElementRole",
+    "regions.RegionBoundary",
 )
 
 

@@ -555,7 +555,7 @@ MAX_QUERIES = {
     "home": 10,
     "region": 9,
     "dimension": 4,
-    "map": 1,
+    "map": 2,  # the published set and the regions' outlines
     "methodology": 6,
     "role_map": 6,
     "csv": 9,
@@ -629,3 +629,45 @@ def test_an_anonymous_repeat_visit_is_served_whole_from_the_cache(
     with django_assert_num_queries(0):  # no session, no user, no view: the stored page
         again = client.get(path)
     assert again.status_code == 200 and again.content == first.content
+
+
+# --------------------------------------------------------------------------- outlines
+
+
+def test_the_map_draws_loaded_outlines_with_their_source_and_table(client, cast, framework):
+    from regions.boundaries import boundaries_load
+
+    store_snapshots(make_cycle(framework, 2024), [cast.region_a, cast.region_b])
+    path = url("public:map", lang="en")
+    before = client.get(path).content.decode()
+    assert 'id="chart-tiles"' in before and 'id="chart-boundaries"' not in before
+    square = [[110.35, -7.05], [110.45, -7.05], [110.45, -6.95], [110.35, -6.95], [110.35, -7.05]]
+    geojson = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "3374"},
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+            }
+        ],
+    }
+    boundaries_load(
+        actor=cast.admin,
+        content=json.dumps(geojson).encode(),
+        code_property="code",
+        source="Badan Informasi Geospasial, 2023",
+    )
+    # The cached page (anonymous, before the load) is not served any more.
+    response = client.get(path)
+    html = response.content.decode()
+    assert 'id="chart-boundaries"' in html and 'id="chart-tiles"' in html
+    assert "Boundaries: Badan Informasi Geospasial, 2023" in html
+    figure = figures(response)["chart-boundaries-data"]
+    outline = next(trace for trace in figure["data"] if trace.get("fill") == "toself")
+    assert outline["x"][:5] == [110.35, 110.45, 110.45, 110.35, 110.35]
+    assert outline["name"] == "Kota Semarang"
+    rows = csv_rows(client.get(url("public:chart_csv", "map", "boundaries", lang="en")))
+    assert [row[0] for row in rows[1:]] == ["Kota Semarang"]  # Demak has no outline
+    embed = client.get(url("public:embed", "map", "boundaries", lang="en"))
+    assert embed.status_code == 200
