@@ -11,6 +11,7 @@ urlpatterns = [
     path("dimensions/<str:code>/", views.dimension, name="dimension"),
     path("methodology/", views.methodology, name="methodology"),
     path("semarang-raya/map/", views.semarang_raya_map, name="map"),
+    path("semarang-raya/map.geojson", views.map_geojson, name="map_geojson"),
     path("results/<int:pk>/", views.report, name="report"),
     # Charts of the home page and the map: /embed/home/radar/; of a region or dimension
     # page: /embed/region/3374/radar/. The same ids serve the CSV of each chart.

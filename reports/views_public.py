@@ -18,6 +18,7 @@ exactly its numbers (`public:chart_csv`).
 from __future__ import annotations
 
 import hashlib
+import json
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -575,6 +576,9 @@ def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
             separators=_separators(),
         )
         found = {"boundaries": _chart_urls(boundary, "map", None, cycle_id), **found}
+    geojson_url = reverse("public:map_geojson") + (
+        f"?{urlencode({'cycle': cycle_id})}" if cycle_id is not None else ""
+    )
     return {
         "published": True,
         "cycle": cycle,
@@ -587,6 +591,7 @@ def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
         "regions": [_region_link(row, cycle_id) for row in regions],
         "charts": found,
         "boundary_sources": sorted({outlines[row.region_code][1] for row in drawn}),
+        "geojson_url": geojson_url if drawn else "",
     }
 
 
@@ -801,4 +806,58 @@ def chart_csv(request: HttpRequest, page: str, chart: str, code: str | None = No
     )
     name = "-".join(part for part in ("smartprov", page, code, chart) if part)
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@require_GET
+@public_page
+def map_geojson(request: HttpRequest) -> HttpResponse:
+    """The map as open data: each outlined region of a published cycle with its published
+    index and predicate, as GeoJSON for GIS tools (QGIS, a newsroom's map). 404 when no
+    outline is loaded or nothing is published."""
+    rows = public.published_rows()
+    cycles = public.published_cycles([row for row in rows if not row.is_aggregate])
+    if not cycles:
+        raise Http404
+    cycle = _pick_cycle(cycles, _cycle_param(request))
+    regions = [row for row in rows if row.cycle_id == cycle.pk and not row.is_aggregate]
+    outlines = public.region_boundaries([row.region_code for row in regions])
+    drawn = [row for row in regions if row.region_code in outlines]
+    if not drawn:
+        raise Http404
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "code": row.region_code,
+                "name": row.region_name,
+                "index": row.index_rounded,
+                "predicate": row.predicate,
+                "predicate_label": predicate_label(row.predicate),
+                "report": request.build_absolute_uri(reverse("exports:report_json", args=[row.pk])),
+            },
+            "geometry": outlines[row.region_code][0],
+        }
+        for row in sorted(drawn, key=lambda r: r.region_code or "")
+    ]
+    document = {
+        "type": "FeatureCollection",
+        "metadata": {
+            "title": gettext("Semarang Raya on the map: index by region, %(cycle)s")
+            % {"cycle": cycle.name},
+            "cycle": cycle.name,
+            "cycle_year": cycle.year,
+            "engine_versions": sorted({row.engine_version for row in drawn}),
+            "boundaries_source": sorted({outlines[row.region_code][1] for row in drawn}),
+            "methodology": request.build_absolute_uri(reverse("public:methodology")),
+            "index_scale": "0-5",
+        },
+        "features": features,
+    }
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=1),
+        content_type="application/geo+json; charset=utf-8",
+    )
+    name = f"smartprov-semarang-raya-{cycle.year}.geojson"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

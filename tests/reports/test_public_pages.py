@@ -671,3 +671,47 @@ def test_the_map_draws_loaded_outlines_with_their_source_and_table(client, cast,
     assert [row[0] for row in rows[1:]] == ["Kota Semarang"]  # Demak has no outline
     embed = client.get(url("public:embed", "map", "boundaries", lang="en"))
     assert embed.status_code == 200
+
+
+def test_the_map_is_open_data_as_geojson_with_the_published_indices(client, cast, framework):
+    from regions.boundaries import boundaries_load
+
+    reports = store_snapshots(make_cycle(framework, 2024), [cast.region_a, cast.region_b])
+    draft = store_snapshots(make_cycle(framework, 2025), [cast.region_a], publish=False)
+    geojson_url = url("public:map_geojson", lang="en")
+    assert client.get(geojson_url).status_code == 404  # no outline loaded yet
+    ring = [[110.35, -7.05], [110.45, -7.05], [110.45, -6.95], [110.35, -7.05]]
+    boundaries_load(
+        actor=cast.admin,
+        content=json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": code},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                    for code in ("3374", "3321")
+                ],
+            }
+        ).encode(),
+        code_property="code",
+        source="BIG, 2023",
+    )
+    response = client.get(geojson_url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/geo+json")
+    assert 'filename="smartprov-semarang-raya-2024.geojson"' in response["Content-Disposition"]
+    document = json.loads(response.content)
+    assert document["type"] == "FeatureCollection"
+    assert document["metadata"]["boundaries_source"] == ["BIG, 2023"]
+    by_code = {f["properties"]["code"]: f for f in document["features"]}
+    assert set(by_code) == {"3374", "3321"}
+    semarang = reports[cast.region_a.code]
+    assert by_code["3374"]["properties"]["index"] == semarang.results["summary"]["index_rounded"]
+    assert by_code["3374"]["geometry"]["coordinates"] == [[ring]]
+    # Only published cycles: the draft 2025 cycle is not a choice.
+    draft_cycle = draft[cast.region_a.code].cycle_id
+    assert client.get(geojson_url + f"?cycle={draft_cycle}").status_code == 404
+    assert "download>" in client.get(url("public:map", lang="en")).content.decode()
