@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from assessments.permissions import Scope, scope_for
 from dimensions.models import Element, LevelDescriptor
-from regions.models import Agency, Region
+from regions.models import Agency, Region, RegionBoundary
 
 from . import exports, scoring
 from .choices import KIND_BASIS
@@ -180,3 +180,8 @@ def _with_recommendations(report: MaturityReport, data: exports.ReportData) -> e
             )
         )
     return dataclasses.replace(data, recommendations=tuple(recommendations))
+
+
+def outlines_loaded() -> bool:
+    """Whether an administrator has loaded any region outline (the map's GeoJSON exists)."""
+    return RegionBoundary.objects.exists()

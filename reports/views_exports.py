@@ -21,7 +21,13 @@ from django.views.decorators.http import require_safe
 from . import exports
 from .models import MaturityReport
 from .scoring import round_published
-from .selectors_exports import export_data, get_report_for_export, place_of, published_reports
+from .selectors_exports import (
+    export_data,
+    get_report_for_export,
+    outlines_loaded,
+    place_of,
+    published_reports,
+)
 
 #: How long browsers and proxies may keep a published snapshot's files. The contents never
 #: change; an hour bounds how long a superseded (unpublished) report stays in a cache.
@@ -124,6 +130,10 @@ def open_data(request: HttpRequest) -> HttpResponse:
                 for code, low, high in reversed(exports.PREDICATE_BANDS)
             ],
             "catalog_url": reverse("exports:open_data_catalog"),
+            # The map as GeoJSON, once an administrator has loaded region outlines.
+            "map_geojson_url": (
+                reverse("public:map_geojson") if reports and outlines_loaded() else ""
+            ),
         },
     )
 

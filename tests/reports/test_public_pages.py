@@ -680,6 +680,7 @@ def test_the_map_is_open_data_as_geojson_with_the_published_indices(client, cast
     draft = store_snapshots(make_cycle(framework, 2025), [cast.region_a], publish=False)
     geojson_url = url("public:map_geojson", lang="en")
     assert client.get(geojson_url).status_code == 404  # no outline loaded yet
+    assert geojson_url not in client.get(url("exports:open_data", lang="en")).content.decode()
     ring = [[110.35, -7.05], [110.45, -7.05], [110.45, -6.95], [110.35, -7.05]]
     boundaries_load(
         actor=cast.admin,
