@@ -169,3 +169,42 @@ def test_public_pages_fit_a_phone_without_sideways_scrolling(
     name = path.strip("/").replace("/", "-") or "home"
     page.screenshot(path=artifacts / f"public-phone-{name}.png", full_page=True)
     watch.assert_clean()
+
+
+def test_the_map_draws_loaded_outlines_offline(live_server, published, page, watch, artifacts):
+    """Outlines loaded by an administrator are drawn as shapes by the vendored plotly.js: no
+    map tiles, nothing fetched from elsewhere, and each region filled in its own colour."""
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from regions.boundaries import boundaries_load
+
+    def box(n: int) -> list[list[float]]:
+        x, y = 110.0 + 0.3 * n, -7.2 + 0.1 * (n % 2)
+        return [[x, y], [x + 0.25, y], [x + 0.25, y + 0.2], [x, y + 0.2], [x, y]]
+
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": region.code},
+            "geometry": {"type": "Polygon", "coordinates": [box(n)]},
+        }
+        for n, region in enumerate(published)
+    ]
+    admin = get_user_model().objects.create_user("peta", password="x-Peta-2026!")
+    boundaries_load(
+        actor=admin,
+        content=json.dumps({"type": "FeatureCollection", "features": features}).encode(),
+        code_property="code",
+        source="Uji peramban",
+    )
+    assert open_and_draw(page, f"{live_server.url}/en/semarang-raya/map/") == 2
+    shapes = page.evaluate(
+        "document.getElementById('chart-boundaries').data.filter(t => t.fill === 'toself')"
+    )
+    assert sorted(trace["name"] for trace in shapes) == sorted(r.name for r in published)
+    assert len({trace["fillcolor"] for trace in shapes}) > 1  # coloured by index
+    assert page.locator("#chart-boundaries path.js-fill").count() >= len(published)
+    page.screenshot(path=artifacts / "public-map-outlines-en.png", full_page=True)
+    watch.assert_clean()
