@@ -3,8 +3,8 @@
 Run from the repository root: ``.venv/bin/python bench/bench_pages.py`` (``make bench`` runs
 it with the others). Needs PostgreSQL: ``DATABASE_URL`` (default
 ``postgres://postgres@127.0.0.1:5432/smartprov_bench_pages``, created if missing). The cache is
-``CACHE_URL`` when set, else Redis database 3 on 127.0.0.1:6379 when it answers (flushed
-first, so no page cached by an older build is served), else in-process memory.
+``CACHE_URL`` when set, else Redis database 3 on 127.0.0.1:6379 (flushed first, so no page
+cached by an older build is served; production settings need a cache the workers share).
 
 What it does:
 
@@ -160,17 +160,18 @@ def publish_snapshots() -> int:
 
 
 def cache_url() -> str:
-    """CACHE_URL if set; else the bench's own Redis database (flushed), else local memory."""
+    """CACHE_URL if set; else the bench's own Redis database (flushed). Production settings
+    need a cache the workers share, so the bench needs Redis."""
     if os.environ.get("CACHE_URL"):
         return os.environ["CACHE_URL"]
-    try:
-        import redis
+    import redis
 
-        client = redis.Redis.from_url(BENCH_CACHE_URL, socket_connect_timeout=1)
-        client.flushdb()
-        return BENCH_CACHE_URL
-    except Exception:
-        return "locmemcache://smartprov-bench"
+    try:
+        redis.Redis.from_url(BENCH_CACHE_URL, socket_connect_timeout=1).flushdb()
+    except redis.RedisError as error:
+        message = f"Redis at {BENCH_CACHE_URL} is needed (or set CACHE_URL): {error}"
+        raise RuntimeError(message) from error
+    return BENCH_CACHE_URL
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from smartprov.i18n import from_fixture
+from smartprov.public_cache import bump_generation
 from smartprov.upsert import upsert
 
 from .choices import AgencyRole
@@ -129,4 +130,6 @@ def agencies_load(*, data: dict, element_codes: set[str] | None = None) -> int:
         if (agency_id, code) not in existing
     ]
     AgencyElementRole.objects.bulk_create(new_rows)
+    if new_rows:
+        bump_generation()  # bulk_create sends no save signal; the role map is public
     return changes + len(new_rows)

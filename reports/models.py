@@ -41,7 +41,13 @@ class MaturityReportQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if not set(kwargs) <= PUBLISH_FIELDS:
             raise ReportImmutableError("Only the publish flags of a snapshot can change.")
-        return super().update(**kwargs)
+        updated = super().update(**kwargs)
+        if updated and "published" in kwargs:
+            # No save signal here: the public pages must still drop what they cached.
+            from smartprov.public_cache import bump_generation
+
+            bump_generation()
+        return updated
 
     def delete(self):
         raise ReportImmutableError("Snapshots are kept for good.")

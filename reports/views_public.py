@@ -17,8 +17,10 @@ exactly its numbers (`public:chart_csv`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +45,8 @@ from . import charts, scoring
 from . import selectors_public as public
 from .choices import Predicate
 from .selectors_public import PublishedCycle, PublishedRow
+
+logger = logging.getLogger(__name__)
 
 #: Bump when the shape of the cached page data changes, so old entries are never read.
 CACHE_VERSION = 1
@@ -141,8 +145,16 @@ def _chart_urls(chart: charts.Chart, page: str, code: str | None, cycle_id: int 
 
 def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], dict]) -> dict:
     """The page's data from the cache, or built and stored. One query (the published rows)
-    on a hit; the builder's few more on a miss."""
+    on a hit; the builder's few more on a miss. An unreachable cache costs speed only."""
     rows = public.published_rows()
+    try:
+        # Reference data (names, roles, outlines) changes the generation, not the digest.
+        token = public_cache.generation()
+    except Exception:
+        logger.warning("page data cache unavailable", exc_info=True)
+        return build(rows)
+    if token is None:  # a cache that keeps nothing
+        return build(rows)
     raw = ":".join(
         [
             str(CACHE_VERSION),
@@ -150,15 +162,19 @@ def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], d
             *(str(p) for p in parts),
             get_language() or "",
             public.published_digest(rows),
-            # Reference data (names, roles, outlines) changes the generation, not the digest.
-            public_cache.generation(),
+            token,
         ]
     )
     key = "public-page:" + hashlib.sha256(raw.encode()).hexdigest()
-    data = cache.get(key)
+    try:
+        data = cache.get(key)
+    except Exception:
+        logger.warning("page data cache unavailable", exc_info=True)
+        return build(rows)
     if data is None:
         data = build(rows)
-        cache.set(key, data, CACHE_SECONDS)
+        with contextlib.suppress(Exception):  # not stored: built again next time
+            cache.set(key, data, CACHE_SECONDS)
     return data
 
 
@@ -854,10 +870,13 @@ def map_geojson(request: HttpRequest) -> HttpResponse:
         },
         "features": features,
     }
+    # RFC 7946's media type takes no charset: GeoJSON is UTF-8.
     response = HttpResponse(
-        json.dumps(document, ensure_ascii=False, indent=1),
-        content_type="application/geo+json; charset=utf-8",
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        content_type="application/geo+json",
     )
     name = f"smartprov-semarang-raya-{cycle.year}.geojson"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Open data: a newsroom's or a data portal's map may fetch it from its own site.
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
@@ -51,25 +53,36 @@ GENERATION_KEY = "public-page:generation"
 TIMEOUT_SECONDS = 6 * 3600
 #: Pages kept in each worker's memory (a region page with its charts is 50-150 kB).
 LOCAL_ENTRIES = 256
-#: Query parameters a public page reads; a URL with any other is not cached, so random query
-#: strings cannot fill the cache.
+#: Query parameters a public page reads (the decorator's check).
 KNOWN_PARAMETERS = frozenset({"cycle"})
+#: The only query strings served from or stored in the cache: none, or one cycle id written
+#: plainly. `?cycle=01`, `?cycle=1&` and the like run the view, so that the many spellings of
+#: one URL cannot each fill an entry.
+CANONICAL_QUERY = re.compile(r"(?:cycle=[1-9][0-9]{0,9})?")
+#: Bytes of pages kept in each worker's memory (besides the entry count).
+LOCAL_BYTES = 32 * 1024 * 1024
 #: Response attribute by which a view opts in (set by `public_page`).
 MARK = "smartprov_public_page"
 
 
-#: This process's copy of the token and until when (by `_clock`) it is trusted.
-_known = {"token": None, "until": 0.0}
+#: This process's copy of the token, until when (by `_clock`) it is trusted, and whether a
+#: replacement could not be written (the cache was down) and must be written first.
+_known = {"token": None, "until": 0.0, "pending": False}
 _clock = time.monotonic
 
 
-def generation() -> str:
+def generation() -> str | None:
     """The current generation token (created on first use), read from the shared cache at
-    most every PUBLIC_CACHE_GENERATION_SECONDS."""
+    most every PUBLIC_CACHE_GENERATION_SECONDS. None when the cache keeps nothing (a dummy
+    backend): then nothing is cached. Raises when the cache is unreachable."""
     now = _clock()
     token = _known["token"]
-    if token is not None and now < _known["until"]:
+    if token is not None and now < _known["until"] and not _known["pending"]:
         return token
+    if _known["pending"]:
+        # A change was saved while the cache was down: its pages must not come back with it.
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        _known["pending"] = False
     token = cache.get(GENERATION_KEY)
     if token is None:
         cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
@@ -80,7 +93,7 @@ def generation() -> str:
 
 def forget_generation() -> None:
     """Read the token from the shared cache on the next request (tests, after a restore)."""
-    _known.update(token=None, until=0.0)
+    _known.update(token=None, until=0.0, pending=False)
 
 
 def _replace_generation() -> None:
@@ -88,7 +101,8 @@ def _replace_generation() -> None:
     _known.update(token=token, until=_clock() + settings.PUBLIC_CACHE_GENERATION_SECONDS)
     try:
         cache.set(GENERATION_KEY, token, timeout=None)
-    except Exception:  # the cache is down: its pages are out of reach too
+    except Exception:  # the cache is down: write a new token as soon as it is back
+        _known["pending"] = True
         logger.warning("public page cache: could not replace the generation", exc_info=True)
 
 
@@ -113,33 +127,48 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 class _LocalPages:
-    """A small thread-safe LRU of entries (gthread workers share it between threads)."""
+    """A small thread-safe LRU of entries (gthread workers share it between threads), bounded
+    by count and bytes; an entry also expires, as it does in the shared cache."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int) -> None:
         self.size = size
-        self.entries: OrderedDict[str, tuple] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.entries: OrderedDict[str, tuple[tuple, float]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key: str) -> tuple | None:
         with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self.entries.move_to_end(key)
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            entry, expires = found
+            if _clock() >= expires:
+                self._drop(key)
+                return None
+            self.entries.move_to_end(key)
             return entry
 
     def put(self, key: str, entry: tuple) -> None:
         with self.lock:
-            self.entries[key] = entry
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            if key in self.entries:
+                self._drop(key)
+            self.entries[key] = (entry, _clock() + TIMEOUT_SECONDS)
+            self.bytes += len(entry[0])
+            while len(self.entries) > self.size or self.bytes > self.max_bytes:
+                self._drop(next(iter(self.entries)))
+
+    def _drop(self, key: str) -> None:
+        entry, _expires = self.entries.pop(key)
+        self.bytes -= len(entry[0])
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.bytes = 0
 
 
-local_pages = _LocalPages(LOCAL_ENTRIES)
+local_pages = _LocalPages(LOCAL_ENTRIES, LOCAL_BYTES)
 
 
 class PublicPageCacheMiddleware:
@@ -158,6 +187,14 @@ class PublicPageCacheMiddleware:
             return self.get_response(request)
         try:
             key = self._key(request)
+        except DisallowedHost:
+            return self.get_response(request)  # which answers 400, as for any page
+        except Exception:  # a cache outage costs speed, never the page
+            logger.warning("public page cache unavailable", exc_info=True)
+            return self.get_response(request)
+        if key is None:  # a cache that keeps nothing
+            return self.get_response(request)
+        try:
             entry = local_pages.get(key)
             if entry is None:
                 entry = cache.get(key)
@@ -184,14 +221,18 @@ class PublicPageCacheMiddleware:
             request.method == "GET"
             and not any(name in request.COOKIES for name in self.skip_cookies)
             and "HTTP_HX_REQUEST" not in request.META
+            and CANONICAL_QUERY.fullmatch(request.META.get("QUERY_STRING", "")) is not None
         )
 
     @staticmethod
-    def _key(request: HttpRequest) -> str:
+    def _key(request: HttpRequest) -> str | None:
         # Scheme and host are part of it: a page may print absolute links (embed codes).
         url = request.build_absolute_uri()
+        token = generation()
+        if token is None:
+            return None
         digest = hashlib.sha256(url.encode()).hexdigest()
-        return f"public-page:{FORMAT}:{generation()}:{digest}"
+        return f"public-page:{FORMAT}:{token}:{digest}"
 
     @staticmethod
     def _storable(response: HttpResponse) -> bool:

@@ -122,6 +122,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://smartprov")}
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # An unreachable Redis must cost a page its speed, not hang it (public_cache, healthz).
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
 # How long a worker trusts its copy of the public pages' generation token before reading it
 # again from the cache: other workers show a new publication at most this much later
 # (smartprov/public_cache.py).

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from reports import services
+from reports.models import MaturityReport
 from smartprov import public_cache
 from tests.reports.test_public_pages import make_cycle, store_snapshots
 
@@ -170,3 +171,77 @@ def test_the_clear_command_makes_every_cached_page_stale(client, published):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(region_url()).status_code == 200
     assert queries.captured_queries  # rendered afresh
+
+
+@pytest.mark.parametrize("query", ["cycle=01", "cycle=%201", "cycle=1&", "%63ycle=1", "cycle=+1"])
+def test_other_spellings_of_a_cycle_run_the_view_and_are_not_stored(
+    client, cast, framework, published, query
+):
+    cycle = MaturityReport.objects.filter(published=True).first().cycle_id
+    canonical = f"{region_url()}?cycle={cycle}"
+    assert client.get(canonical).status_code == 200
+    stored = len(public_cache.local_pages.entries)
+    response = client.get(f"{region_url()}?{query.replace('1', str(cycle), 1)}")
+    assert response.status_code in (200, 404)
+    assert len(public_cache.local_pages.entries) == stored
+
+
+def test_worker_memory_is_bounded_in_bytes_and_entries_expire(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(public_cache, "_clock", lambda: now[0])
+    pages = public_cache._LocalPages(size=10, max_bytes=250)
+    for n in range(3):
+        pages.put(f"k{n}", (b"x" * 100, [], '"e"'))
+    assert list(pages.entries) == ["k1", "k2"] and pages.bytes == 200  # k0 made room
+    now[0] += public_cache.TIMEOUT_SECONDS + 1
+    assert pages.get("k2") is None and pages.bytes == 100
+
+
+def test_unpublishing_with_a_queryset_update_invalidates_too(client, published):
+    assert "Penilaian 2024" in client.get(region_url()).content.decode()
+    MaturityReport.objects.filter(published=True).update(published=False)
+    assert "Penilaian 2024" not in client.get(region_url()).content.decode()
+
+
+def test_a_change_saved_while_the_cache_was_down_is_not_undone_when_it_returns(
+    client, published, monkeypatch
+):
+    first = client.get(region_url()).content
+
+    class WritesFail:
+        def set(self, *args, **kwargs):
+            raise ConnectionError("cache down")
+
+        def __getattr__(self, name):
+            return getattr(cache, name)
+
+    monkeypatch.setattr(public_cache, "cache", WritesFail())
+    public_cache.bump_generation()  # a publication while the cache is down
+    monkeypatch.setattr(public_cache, "cache", cache)  # back
+    public_cache._known["until"] = 0.0  # the next request reads the token again
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(region_url()).content == first
+    assert queries.captured_queries  # rendered afresh, not the page from before the change
+
+
+def test_page_data_survive_a_cache_outage_without_an_error(client, published, monkeypatch):
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+
+            return fail
+
+    from reports import views_public
+
+    monkeypatch.setattr(public_cache, "cache", Down())
+    monkeypatch.setattr(views_public, "cache", Down())
+    public_cache.forget_generation()
+    assert client.get(region_url()).status_code == 200
+    assert client.get(reverse("public:map")).status_code == 200
+
+
+def test_a_foreign_host_gets_400_and_no_entry(client, published):
+    response = client.get(region_url(), HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert not public_cache.local_pages.entries

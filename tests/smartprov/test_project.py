@@ -69,35 +69,44 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-for-the-check-only-0123456789",
     "DJANGO_ALLOWED_HOSTS": "smartprov.jatengprov.go.id",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/smartprov",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
-def test_production_settings_refuse_to_start_without_a_secret():
+def production_check(*args: str, **env_changes: str | None) -> subprocess.CompletedProcess:
+    """`manage.py check <args>` under production settings, in a clean environment with
+    PRODUCTION_ENV changed by `env_changes` (None removes a variable)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    env.update(DJANGO_SETTINGS_MODULE="smartprov.settings.production", DJANGO_ALLOWED_HOSTS="x")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="smartprov.settings.production")
+    for key, value in env_changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "manage.py", "check", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_production_settings_refuse_to_start_without_a_secret():
+    result = production_check(DJANGO_SECRET_KEY=None, DJANGO_ALLOWED_HOSTS="x")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+def test_production_settings_refuse_a_cache_of_each_process_its_own():
+    result = production_check(CACHE_URL=None)
+    assert result.returncode != 0
+    assert "CACHE_URL must name a cache the web workers share" in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check_without_warnings():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="smartprov.settings.production")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = production_check("--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
