@@ -170,7 +170,8 @@ def _codes_of(
 
 
 def _categorical(ids: np.ndarray, code_of: dict[int, str]) -> pd.Categorical:
-    """The codes of `ids` as a categorical whose categories are the sorted codes."""
+    """The codes of `ids` as a categorical whose categories are the sorted codes. Every id
+    must have a code (foreign keys guarantee it; anything else is an error, not a guess)."""
     categories = sorted(set(code_of.values()))
     if not len(ids):
         return pd.Categorical.from_codes(np.empty(0, dtype=np.int64), categories=categories)
@@ -178,9 +179,12 @@ def _categorical(ids: np.ndarray, code_of: dict[int, str]) -> pd.Categorical:
     known = np.fromiter(code_of.keys(), dtype=np.int64, count=len(code_of))
     where = np.fromiter((position[code_of[k]] for k in known), dtype=np.int64, count=len(known))
     order = np.argsort(known)
-    return pd.Categorical.from_codes(
-        where[order][np.searchsorted(known[order], ids)], categories=categories
-    )
+    known, where = known[order], where[order]
+    slot = np.searchsorted(known, ids).clip(max=max(len(known) - 1, 0))
+    if not len(known) or not np.array_equal(known[slot], ids):
+        missing = sorted(set(ids.tolist()) - set(known.tolist()))[:5]
+        raise LookupError(f"ids without a code: {missing}")
+    return pd.Categorical.from_codes(where[slot], categories=categories)
 
 
 def report_inputs(

@@ -183,5 +183,6 @@ def _with_recommendations(report: MaturityReport, data: exports.ReportData) -> e
 
 
 def outlines_loaded() -> bool:
-    """Whether an administrator has loaded any region outline (the map's GeoJSON exists)."""
-    return RegionBoundary.objects.exists()
+    """Whether a region with a published snapshot has an outline (the map's GeoJSON exists
+    for some published cycle)."""
+    return RegionBoundary.objects.filter(region__reports__published=True).exists()

@@ -111,6 +111,17 @@ BAD_FILES = {
         "at least four positions",
     ),
     "no region of the portal": (collection(feature("9999", SEMARANG["geometry"])), "9999"),
+    "nested a million deep": (b"[" * 1_000_000 + b"]" * 1_000_000, "not valid JSON"),
+    "a number too large for a float": (
+        collection(
+            feature("3374", {"type": "Polygon", "coordinates": [[[10**400, 1]] * 4]})
+        ).replace(b"Infinity", b"1" + b"0" * 400),
+        "must be numbers",
+    ),
+    "a code written as a decimal number": (
+        collection(feature(3374.0, SEMARANG["geometry"])),
+        "no property “code”",
+    ),
 }
 
 
@@ -127,6 +138,29 @@ def test_a_bad_feature_after_good_ones_writes_nothing(cast):
     with pytest.raises(ValidationError):
         load(cast.admin, collection(SEMARANG, DEMAK, feature("3374", POINT)))
     assert not RegionBoundary.objects.exists()
+
+
+def test_a_ring_that_vanishes_at_the_maps_precision_is_dropped_not_refused(cast):
+    islet = [[110.60001, -6.9], [110.60002, -6.9], [110.60002, -6.90001], [110.60001, -6.9]]
+    content = collection(
+        feature(
+            "3374",
+            {
+                "type": "MultiPolygon",
+                "coordinates": [[square(110.35, -7.05)], [islet]],
+            },
+        )
+    )
+    load(cast.admin, content)
+    assert len(RegionBoundary.objects.get(region=cast.region_a).geometry["coordinates"]) == 1
+
+
+def test_features_of_other_regions_are_skipped_before_the_point_limit(cast, monkeypatch):
+    monkeypatch.setattr(boundaries, "MAX_POINTS", 8)
+    province = [feature(str(3300 + n), DEMAK["geometry"]) for n in range(1, 20)]
+    result = load(cast.admin, collection(SEMARANG, *province))
+    assert result.loaded == ["3374"]
+    assert len(result.unknown) == 19 and "3301" in result.unknown
 
 
 def test_too_many_points_and_too_many_bytes_are_refused(cast, monkeypatch):
