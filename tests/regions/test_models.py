@@ -70,8 +70,12 @@ def test_an_agency_has_one_role_per_element():
 
 
 def test_a_role_cannot_put_an_agency_in_another_regions_map():
+    # Both regions named: the factory's code sequence could otherwise give the agency's
+    # region the very code of the other one (get_or_create would then return the same row).
     role = AgencyElementRoleFactory.build(
-        agency=AgencyFactory(), region=RegionFactory(code="3324"), element_code="ECO-IND"
+        agency=AgencyFactory(region=RegionFactory(code="3321")),
+        region=RegionFactory(code="3324"),
+        element_code="ECO-IND",
     )
     with pytest.raises(ValidationError) as error:
         role.full_clean()
