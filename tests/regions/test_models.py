@@ -48,7 +48,11 @@ def test_dotted_code_is_written_the_kemendagri_way():
 
 
 def test_an_element_has_exactly_one_lead_agency_per_region():
-    first = AgencyElementRoleFactory(element_code="LIV-HEA", role=AgencyRole.LEAD)
+    first = AgencyElementRoleFactory(
+        agency=AgencyFactory(region=RegionFactory(code="3321")),
+        element_code="LIV-HEA",
+        role=AgencyRole.LEAD,
+    )
     other = AgencyFactory(region=first.region)
     with pytest.raises(IntegrityError), transaction.atomic():
         AgencyElementRoleFactory(agency=other, element_code="LIV-HEA", role=AgencyRole.LEAD)
