@@ -150,23 +150,19 @@ def _cached(page: str, parts: list[Any], build: Callable[[list[PublishedRow]], d
     try:
         # Reference data (names, roles, outlines) changes the generation, not the digest.
         token = public_cache.generation()
-    except Exception:
-        logger.warning("page data cache unavailable", exc_info=True)
-        return build(rows)
-    if token is None:  # a cache that keeps nothing
-        return build(rows)
-    raw = ":".join(
-        [
-            str(CACHE_VERSION),
-            page,
-            *(str(p) for p in parts),
-            get_language() or "",
-            public.published_digest(rows),
-            token,
-        ]
-    )
-    key = "public-page:" + hashlib.sha256(raw.encode()).hexdigest()
-    try:
+        if token is None:  # a cache that keeps nothing
+            return build(rows)
+        raw = ":".join(
+            [
+                str(CACHE_VERSION),
+                page,
+                *(str(p) for p in parts),
+                get_language() or "",
+                public.published_digest(rows),
+                token,
+            ]
+        )
+        key = "public-page:" + hashlib.sha256(raw.encode()).hexdigest()
         data = cache.get(key)
     except Exception:
         logger.warning("page data cache unavailable", exc_info=True)
@@ -537,6 +533,19 @@ def dimension_data(code: str, rows: list[PublishedRow], cycle_id: int | None) ->
     }
 
 
+def _outlined(
+    regions: list[PublishedRow],
+) -> tuple[list[PublishedRow], dict[str, tuple[dict, str]]]:
+    """The regions that have an outline (regions.boundaries), and the outlines with their
+    source by region code (one query)."""
+    outlines = public.region_boundaries([row.region_code for row in regions if row.region_code])
+    return [row for row in regions if row.region_code in outlines], outlines
+
+
+def _map_title(cycle: PublishedCycle) -> str:
+    return gettext("Semarang Raya on the map: index by region, %(cycle)s") % {"cycle": cycle.name}
+
+
 def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
     """Semarang Raya as a tile grid of its regions, coloured by index."""
     cycles = public.published_cycles([row for row in rows if not row.is_aggregate])
@@ -572,13 +581,11 @@ def map_data(rows: list[PublishedRow], cycle_id: int | None) -> dict:
     )
     found = {"tiles": _chart_urls(chart, "map", None, cycle_id)}
     # Outlines, where an administrator loaded them (regions.boundaries): a real map as well.
-    outlines = public.region_boundaries([row.region_code for row in regions if row.region_code])
-    drawn = [row for row in regions if row.region_code in outlines]
+    drawn, outlines = _outlined(regions)
     if drawn:
         boundary = charts.boundary_chart(
             chart_id="boundaries",
-            title=gettext("Semarang Raya on the map: index by region, %(cycle)s")
-            % {"cycle": cycle.name},
+            title=_map_title(cycle),
             region_label=gettext("Region"),
             value_label=gettext("Index (0–5)"),
             regions=[
@@ -837,8 +844,7 @@ def map_geojson(request: HttpRequest) -> HttpResponse:
         raise Http404
     cycle = _pick_cycle(cycles, _cycle_param(request))
     regions = [row for row in rows if row.cycle_id == cycle.pk and not row.is_aggregate]
-    outlines = public.region_boundaries([row.region_code for row in regions])
-    drawn = [row for row in regions if row.region_code in outlines]
+    drawn, outlines = _outlined(regions)
     if not drawn:
         raise Http404
     features = [
@@ -859,8 +865,7 @@ def map_geojson(request: HttpRequest) -> HttpResponse:
     document = {
         "type": "FeatureCollection",
         "metadata": {
-            "title": gettext("Semarang Raya on the map: index by region, %(cycle)s")
-            % {"cycle": cycle.name},
+            "title": _map_title(cycle),
             "cycle": cycle.name,
             "cycle_year": cycle.year,
             "engine_versions": sorted({row.engine_version for row in drawn}),

@@ -53,8 +53,6 @@ GENERATION_KEY = "public-page:generation"
 TIMEOUT_SECONDS = 6 * 3600
 #: Pages kept in each worker's memory (a region page with its charts is 50-150 kB).
 LOCAL_ENTRIES = 256
-#: Query parameters a public page reads (the decorator's check).
-KNOWN_PARAMETERS = frozenset({"cycle"})
 #: The only query strings served from or stored in the cache: none, or one cycle id written
 #: plainly. `?cycle=01`, `?cycle=1&` and the like run the view, so that the many spellings of
 #: one URL cannot each fill an entry.
@@ -119,7 +117,8 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        if not request.user.is_authenticated and set(request.GET) <= KNOWN_PARAMETERS:
+        # Which URLs may be stored (query strings included) is the middleware's rule.
+        if not request.user.is_authenticated:
             setattr(response, MARK, True)
         return response
 
